@@ -1,0 +1,49 @@
+"""pytest: the real services at their usual localhost ports (or the URLs in the environment) when
+they answer, the embedded defaults otherwise. Tests that need a real service say so with a marker
+(`postgres`, `memcached`, `redis`) and are skipped, naming the service, when it is missing, or fail
+when REQUIRE_SERVICES=1 (CI)."""
+
+import socket
+
+from .base import *  # noqa: F403
+from .base import CACHES, env
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.3):
+            return True
+    except OSError:
+        return False
+
+
+SECRET_KEY = "test-only-not-a-secret-but-long-enough-for-hs256"
+DEBUG = False
+OPENAPI_VALIDATE_RESPONSES = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if "DATABASE_URL" not in env and _reachable("127.0.0.1", 5432):
+    DATABASES = {"default": env.db_url_config("postgres://postgres@127.0.0.1:5432/shop")}
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+if not MEMCACHED_LOCATION and _reachable("127.0.0.1", 11211):  # noqa: F405
+    MEMCACHED_LOCATION = ["127.0.0.1:11211"]
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": MEMCACHED_LOCATION,
+            "OPTIONS": {"use_pooling": True, "ignore_exc": True, "connect_timeout": 0.2, "timeout": 0.2},
+        }
+    }
+CACHES["default"]["KEY_PREFIX"] = "shop-test"
+
+if "CELERY_BROKER_URL" not in env and _reachable("127.0.0.1", 6379):
+    CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"
+
+# No collectstatic before tests: serve from the finders, without the manifest.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

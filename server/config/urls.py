@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+from shop.api import health
+from shop.api import views as api_views
+
+handler404 = "shop.api.views.not_found"
+handler500 = "shop.api.views.server_error"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/openapi.yaml", api_views.openapi_yaml, name="openapi-yaml"),
+    path("api/docs/", api_views.SwaggerUIView.as_view(), name="swagger-ui"),
+    path("api/redoc/", api_views.RedocView.as_view(), name="redoc"),
+    path("api/auth/", include("shop.accounts.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,20 @@
+"""The stable machine codes of the errors every endpoint can answer. Domain packages keep their
+own enums (`orders/error_codes.py`); all of them are `StrEnum`s so they serialize as strings."""
+
+from enum import StrEnum
+
+
+class ApiErrorCode(StrEnum):
+    VALIDATION_ERROR = "validation_error"
+    PARSE_ERROR = "parse_error"
+    NOT_AUTHENTICATED = "not_authenticated"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    TOKEN_NOT_VALID = "token_not_valid"
+    PERMISSION_DENIED = "permission_denied"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    NOT_ACCEPTABLE = "not_acceptable"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    THROTTLED = "throttled"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    SERVER_ERROR = "server_error"

@@ -1,0 +1,182 @@
+"""Validates every API request against `openapi.yaml` before any view sees it, and (in tests, CI
+and DEBUG) every response after. Violations become problem details with the right status; the
+stock openapi-core Django middleware is not used because it answers in its own error shape, with
+the wrong statuses, and crashes on bodies that are not UTF-8 (see the foundation issue)."""
+
+import json
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from openapi_core.contrib.django import DjangoOpenAPIResponse
+from openapi_core.datatypes import RequestParameters
+from openapi_core.validation.request import exceptions as request_errors
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from .error_codes import ApiErrorCode
+from .problems import FieldError, problem_response
+from .spec import match_route, openapi
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+# The documentation pages are served under /api/ but are not operations of the API.
+DOCUMENTATION_PATHS = frozenset({"/api/docs/", "/api/redoc/", "/api/openapi.yaml"})
+
+
+class ResponseContractViolation(AssertionError):
+    """A response does not match the contract. Raised only where response validation is on."""
+
+
+class SpecRequest:
+    """The request as openapi-core's protocol wants it, with the path already matched."""
+
+    def __init__(self, request: HttpRequest, path_pattern: str, path_params: dict[str, str]) -> None:
+        self.request = request
+        self.path_pattern = path_pattern
+        self.parameters = RequestParameters(
+            path=path_params,
+            query=ImmutableMultiDict([(k, v) for k, values in request.GET.lists() for v in values]),
+            header=Headers(request.headers.items()),
+            cookie=ImmutableMultiDict(request.COOKIES),
+        )
+
+    host_url = property(lambda self: self.request._current_scheme_host)
+    path = property(lambda self: self.request.path)
+    method = property(lambda self: self.request.method.lower())
+    body = property(lambda self: self.request.body)
+    content_type = property(lambda self: self.request.META.get("CONTENT_TYPE", ""))
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _json_problem(body: bytes) -> str | None:
+    """Returns why the body is not acceptable JSON, or None. Catches what would otherwise crash
+    deeper down: invalid UTF-8, NaN/Infinity, lone surrogates the database cannot store."""
+    try:
+        parsed = json.loads(body, parse_constant=_reject_constant)
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeError are ValueErrors
+        return f"The body is not valid UTF-8 JSON: {exc}"
+    return None
+
+
+def _schema_field_errors(exc: BaseException, prefix: str) -> list[FieldError]:
+    """Field errors from the jsonschema errors behind an openapi-core error."""
+    cause = exc.__cause__
+    schema_errors = getattr(cause, "schema_errors", None)
+    if not schema_errors:
+        message = str(cause or exc)
+        return [{"field": prefix or "non_field_errors", "code": "invalid", "message": message}]
+    errors: list[FieldError] = []
+    for error in schema_errors:
+        path = prefix
+        for part in error.absolute_path:
+            path = f"{path}[{part}]" if isinstance(part, int) else (f"{path}.{part}" if path else part)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            path = f"{path}.{missing}" if path else missing
+            errors.append({"field": path, "code": "required", "message": "This field is required."})
+            continue
+        errors.append({"field": path or "non_field_errors", "code": "invalid", "message": error.message})
+    return errors
+
+
+def _request_field_errors(errors: Iterable[Exception]) -> list[FieldError]:
+    field_errors: list[FieldError] = []
+    for error in errors:
+        if isinstance(error, request_errors.MissingRequiredParameter):
+            field_errors.append(
+                {"field": error.name, "code": "required", "message": "This parameter is required."}
+            )
+        elif isinstance(error, request_errors.ParameterValidationError):
+            field_errors.extend(_schema_field_errors(error, error.name))
+        elif isinstance(error, request_errors.MissingRequestBodyError):
+            field_errors.append(
+                {"field": "body", "code": "required", "message": "A request body is required."}
+            )
+        else:
+            field_errors.extend(_schema_field_errors(error, ""))
+    return field_errors
+
+
+class OpenAPIValidationMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.validate_responses = settings.OPENAPI_VALIDATE_RESPONSES
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path
+        matched = match_route(path)
+        if matched is None:
+            if path.startswith(API_PREFIX) and path not in DOCUMENTATION_PATHS:
+                return problem_response(status=404, code=ApiErrorCode.NOT_FOUND, detail="No such endpoint.")
+            return self.get_response(request)
+
+        route, path_params = matched
+        method = request.method.lower()
+        if method not in route.methods:
+            return problem_response(
+                status=405,
+                code=ApiErrorCode.METHOD_NOT_ALLOWED,
+                detail=f"Method {request.method} is not allowed here.",
+                headers={"Allow": ", ".join(m.upper() for m in route.methods)},
+            )
+        spec_request = SpecRequest(request, route.template, path_params)
+        problem = self._request_problem(request, spec_request, route.body_media_types[method])
+        if problem is not None:
+            return problem
+
+        response = self.get_response(request)
+        if self.validate_responses:
+            self._check_response(spec_request, response)
+        return response
+
+    def _request_problem(
+        self, request: HttpRequest, spec_request: SpecRequest, media_types: tuple[str, ...]
+    ) -> HttpResponse | None:
+        body = request.body
+        if media_types and (body or request.content_type):
+            media_type = _media_type(request.META.get("CONTENT_TYPE", ""))
+            if media_type not in media_types:
+                return problem_response(
+                    status=415,
+                    code=ApiErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                    detail=f"Send the body as {', '.join(media_types)}.",
+                )
+            reason = _json_problem(body) if body else None
+            if reason:
+                return problem_response(status=400, code=ApiErrorCode.PARSE_ERROR, detail=reason)
+
+        errors = list(openapi().iter_request_errors(spec_request))
+        if not errors:
+            return None
+        if any(isinstance(e, request_errors.SecurityValidationError) for e in errors):
+            return problem_response(
+                status=401,
+                code=ApiErrorCode.NOT_AUTHENTICATED,
+                detail="Authentication credentials were not provided.",
+                headers={"WWW-Authenticate": 'Bearer realm="api"'},
+            )
+        field_errors = _request_field_errors(errors)
+        return problem_response(
+            status=400,
+            code=ApiErrorCode.VALIDATION_ERROR,
+            detail=f"The request has {len(field_errors)} invalid field(s).",
+            errors=field_errors,
+        )
+
+    def _check_response(self, spec_request: SpecRequest, response: HttpResponse) -> None:
+        errors = list(openapi().iter_response_errors(spec_request, DjangoOpenAPIResponse(response)))
+        if errors:
+            details = "; ".join(f"{e}: {e.__cause__ or ''}" for e in errors)
+            raise ResponseContractViolation(
+                f"{spec_request.method.upper()} {spec_request.path} -> {response.status_code}: {details}"
+            )

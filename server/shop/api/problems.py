@@ -1,0 +1,72 @@
+"""The one place that builds error responses: RFC 9457 problem details.
+
+Used by DRF's exception handler, the OpenAPI validation middleware and Django's 404/500 handlers,
+so that every error of the API has the same envelope:
+`{"type", "title", "status", "detail", "code", "errors": [{"field", "code", "message"}], ...}`.
+"""
+
+import json
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Any, TypedDict
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://shop.example/problems/"
+
+
+class FieldError(TypedDict, total=False):
+    field: str
+    code: str
+    message: str
+
+
+def problem_title(code: str) -> str:
+    """`insufficient_stock` -> `Insufficient stock`: titles follow the codes, so they stay stable."""
+    return code.replace("_", " ").capitalize()
+
+
+def problem_body(
+    *,
+    status: int,
+    code: StrEnum | str,
+    detail: str,
+    errors: Iterable[Mapping[str, Any]] | None = None,
+    **extensions: Any,
+) -> dict[str, Any]:
+    """Returns the problem-details document for one error."""
+    code = str(code)
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": problem_title(code),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = [dict(error) for error in errors]
+    body.update(extensions)
+    return body
+
+
+def problem_response(
+    *,
+    status: int,
+    code: StrEnum | str,
+    detail: str,
+    errors: Iterable[Mapping[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> HttpResponse:
+    """Returns an `application/problem+json` response for one error."""
+    body = problem_body(status=status, code=code, detail=detail, errors=errors, **extensions)
+    response = HttpResponse(
+        json.dumps(body, cls=DjangoJSONEncoder),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response

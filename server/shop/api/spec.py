@@ -1,0 +1,72 @@
+"""The hand-written contract, loaded once per process, and a route table derived from it."""
+
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from django.conf import settings
+from openapi_core import Config, OpenAPI
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class SpecRoute:
+    """One path of the spec: its template, a regex that matches concrete paths, and per method the
+    media types its request body may have (empty when the operation takes no body)."""
+
+    template: str
+    regex: re.Pattern[str]
+    body_media_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        return tuple(self.body_media_types)
+
+
+@functools.cache
+def spec_bytes() -> bytes:
+    return settings.OPENAPI_SPEC_PATH.read_bytes()
+
+
+@functools.cache
+def spec_document() -> dict[str, Any]:
+    return yaml.safe_load(spec_bytes())
+
+
+@functools.cache
+def openapi() -> OpenAPI:
+    """The spec as openapi-core sees it. `application/problem+json` is JSON, not bytes."""
+    config = Config(extra_media_type_deserializers={PROBLEM_JSON: json.loads})
+    return OpenAPI.from_dict(spec_document(), config=config)
+
+
+def _template_regex(template: str) -> re.Pattern[str]:
+    pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
+    return re.compile(f"^{pattern}$")
+
+
+@functools.cache
+def spec_routes() -> tuple[SpecRoute, ...]:
+    routes = []
+    for template, path_item in spec_document()["paths"].items():
+        media_types = {
+            method: tuple(operation.get("requestBody", {}).get("content", {}))
+            for method, operation in path_item.items()
+            if method in HTTP_METHODS
+        }
+        routes.append(SpecRoute(template, _template_regex(template), media_types))
+    return tuple(routes)
+
+
+def match_route(path: str) -> tuple[SpecRoute, dict[str, str]] | None:
+    """Returns the spec route a concrete path belongs to, with its path parameters."""
+    for route in spec_routes():
+        match = route.regex.match(path)
+        if match:
+            return route, match.groupdict()
+    return None

@@ -1,0 +1,82 @@
+"""Shared fixtures. Named users as in healthchecks' tests: alice and bob are customers, staff is
+an administrator. `client_for(user)` authenticates with a real JWT, through the whole stack."""
+
+import os
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def service_missing(service: str, reason: str) -> None:
+    """Skips the test naming the service, or fails it when REQUIRE_SERVICES=1 (CI)."""
+    message = f"needs {service}: {reason}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 and this test {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def memcached_configured() -> bool:
+    return settings.CACHES["default"]["BACKEND"].endswith("PyMemcacheCache")
+
+
+@pytest.fixture(autouse=True)
+def _required_services(request):
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        service_missing("PostgreSQL", f"the test database is {connection.vendor} (set DATABASE_URL)")
+    if request.node.get_closest_marker("memcached") and not memcached_configured():
+        service_missing("Memcached", "no server at MEMCACHED_LOCATION or 127.0.0.1:11211")
+    if request.node.get_closest_marker("redis") and not getattr(settings, "CELERY_BROKER_URL", None):
+        service_missing("Redis", "no server at CELERY_BROKER_URL or 127.0.0.1:6379")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(username: str, *, is_staff: bool = False, password: str = "s3cret-Passw0rd"):
+        return django_user_model.objects.create_user(
+            username=username, email=f"{username}@example.com", password=password, is_staff=is_staff
+        )
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user("staff", is_staff=True)
+
+
+@pytest.fixture
+def anon():
+    return APIClient()
+
+
+@pytest.fixture
+def client_for():
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+        return client
+
+    return make
