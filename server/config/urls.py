@@ -13,5 +13,7 @@ urlpatterns = [
     path("api/docs/", api_views.SwaggerUIView.as_view(), name="swagger-ui"),
     path("api/redoc/", api_views.RedocView.as_view(), name="redoc"),
     path("api/auth/", include("shop.accounts.urls")),
+    path("api/products/", include("shop.catalog.urls")),
+    path("api/", include("shop.orders.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,19 @@
+from rest_framework import serializers
+
+from .models import Category, Product
+
+NAME_FIELD = {"max_length": 200, "trim_whitespace": False}
+
+
+class ProductOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Product
+        fields = ["id", "name", "description", "price", "stock", "category", "created_at", "updated_at"]
+
+
+class ProductInputSerializer(serializers.Serializer):
+    name = serializers.CharField(**NAME_FIELD)
+    description = serializers.CharField(max_length=5000, allow_blank=True, trim_whitespace=False, default="")
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    stock = serializers.IntegerField(min_value=0, max_value=1_000_000_000)
+    category = serializers.ChoiceField(choices=Category.choices)

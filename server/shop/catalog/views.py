@@ -1,0 +1,58 @@
+"""Product endpoints: a view per resource, each method validate → service → serialize."""
+
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from shop.api.permissions import IsStaffOrReadOnly
+
+from .filters import ProductFilter
+from .selectors import product_get, product_list
+from .serializers import ProductInputSerializer, ProductOutputSerializer
+from .services import product_create, product_retire, product_update
+
+
+class ProductListView(GenericAPIView):
+    permission_classes = [IsStaffOrReadOnly]
+    filterset_class = ProductFilter
+    serializer_class = ProductOutputSerializer
+
+    def get_queryset(self):
+        return product_list()
+
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(ProductOutputSerializer(page, many=True).data)
+
+    def post(self, request):
+        serializer = ProductInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = product_create(**serializer.validated_data)
+        headers = {"Location": f"/api/products/{product.pk}/"}
+        return Response(
+            ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED, headers=headers
+        )
+
+
+class ProductDetailView(GenericAPIView):
+    permission_classes = [IsStaffOrReadOnly]
+    serializer_class = ProductOutputSerializer
+
+    def get(self, request, pk: int):
+        return Response(ProductOutputSerializer(product_get(product_id=pk)).data)
+
+    def put(self, request, pk: int):
+        return self._update(request, pk, partial=False)
+
+    def patch(self, request, pk: int):
+        return self._update(request, pk, partial=True)
+
+    def delete(self, request, pk: int):
+        product_retire(product_id=pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _update(self, request, pk: int, *, partial: bool):
+        serializer = ProductInputSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        product = product_update(product_id=pk, data=serializer.validated_data)
+        return Response(ProductOutputSerializer(product).data)
