@@ -80,3 +80,29 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def make_product(db):
+    from decimal import Decimal
+
+    from shop.catalog.models import Product
+
+    def make(name: str = "Widget", *, price: str = "10.00", stock: int = 10, category: str = "home", **extra):
+        return Product.objects.create(
+            name=name, price=Decimal(price), stock=stock, category=category, **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def place(db):
+    """Places an order through the service (not the API), for tests about what happens next."""
+    from shop.orders.services import place_order
+
+    def make(user, *lines):
+        order, _ = place_order(user=user, items=[{"product": p.pk, "quantity": q} for p, q in lines])
+        return order
+
+    return make

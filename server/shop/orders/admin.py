@@ -1,0 +1,40 @@
+from django.contrib import admin
+
+from .models import Order, OrderItem, OrderStatusChange
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+    can_delete = False
+    readonly_fields = ["product", "product_name", "quantity", "price_at_purchase"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderStatusChangeInline(admin.TabularInline):
+    model = OrderStatusChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ["from_status", "to_status", "changed_by", "changed_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Read-only: statuses move through the API, where the transition table and stock rules apply."""
+
+    list_display = ["id", "user", "status", "total_price", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["user__username", "id"]
+    readonly_fields = ["user", "status", "total_price", "created_at", "updated_at"]
+    inlines = [OrderItemInline, OrderStatusChangeInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

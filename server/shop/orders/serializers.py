@@ -1,0 +1,57 @@
+from rest_framework import serializers
+
+from .models import Order, OrderStatus
+from .validators import MAX_LINES_PER_ORDER, validate_positive_quantity
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    product = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(validators=[validate_positive_quantity])
+
+
+class OrderCreateInputSerializer(serializers.Serializer):
+    items = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES_PER_ORDER)
+
+
+class OrderStatusInputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+
+
+class OrderItemOutputSerializer(serializers.Serializer):
+    product = serializers.IntegerField(source="product_id")
+    product_name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    price_at_purchase = serializers.DecimalField(max_digits=10, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class StatusChangeOutputSerializer(serializers.Serializer):
+    from_status = serializers.CharField(allow_null=True)
+    to_status = serializers.CharField()
+    changed_by = serializers.IntegerField(source="changed_by_id", allow_null=True)
+    changed_at = serializers.DateTimeField()
+
+
+class OrderOutputSerializer(serializers.ModelSerializer):
+    user = serializers.IntegerField(source="user_id")
+    total_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    items = OrderItemOutputSerializer(many=True)
+    report_url = serializers.SerializerMethodField()
+    status_history = StatusChangeOutputSerializer(source="status_changes", many=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "user",
+            "status",
+            "total_price",
+            "created_at",
+            "updated_at",
+            "items",
+            "report_url",
+            "status_history",
+        ]
+
+    def get_report_url(self, order: Order) -> str | None:
+        return None

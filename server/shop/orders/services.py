@@ -1,0 +1,197 @@
+"""Writes on orders: placing one and moving it through its statuses."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.http import Http404
+
+from shop.accounts.models import User
+from shop.api.error_codes import ApiErrorCode
+from shop.api.exceptions import ApplicationError
+from shop.catalog.models import Product
+
+from .error_codes import OrderErrorCode
+from .lock_objects import order_for_update, products_for_update
+from .models import IdempotencyKey, Order, OrderItem, OrderStatus, OrderStatusChange
+from .transitions import check_transition
+from .validators import MAX_QUANTITY_PER_LINE, validate_minimum_total
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    product_id: int
+    quantity: int
+    index: int  # position of the product's first line in the request, for error paths
+
+
+def merge_lines(items: list[dict[str, int]]) -> list[OrderLine]:
+    """One line per product: lines naming the same product are merged, their quantities added."""
+    merged: dict[int, OrderLine] = {}
+    for index, item in enumerate(items):
+        product_id, quantity = item["product"], item["quantity"]
+        if product_id in merged:
+            first = merged[product_id]
+            merged[product_id] = OrderLine(product_id, first.quantity + quantity, first.index)
+        else:
+            merged[product_id] = OrderLine(product_id, quantity, index)
+    return list(merged.values())
+
+
+def _request_hash(lines: list[OrderLine]) -> str:
+    canonical = json.dumps(sorted((line.product_id, line.quantity) for line in lines))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _insufficient_stock(line: OrderLine, available: int) -> dict:
+    return {
+        "field": f"items[{line.index}].quantity",
+        "code": OrderErrorCode.INSUFFICIENT_STOCK.value,
+        "message": f"Requested {line.quantity}, only {available} available.",
+        "product": line.product_id,
+        "requested": line.quantity,
+        "available": available,
+    }
+
+
+def _input_error(detail: str, errors: list[dict]) -> ApplicationError:
+    return ApplicationError(detail, code=ApiErrorCode.VALIDATION_ERROR, errors=errors)
+
+
+@transaction.atomic
+def place_order(
+    *, user: User, items: list[dict[str, int]], idempotency_key: str | None = None
+) -> tuple[Order, bool]:
+    """Places an order atomically: locks the products in primary-key order, checks and decrements
+    stock under the lock, copies names and prices into the lines and computes the total.
+
+    Returns (order, created). With an `idempotency_key` already used by this user for the same
+    items, returns the original order and created=False; for other items, raises 422.
+    """
+    lines = merge_lines(items)
+    too_many = [line for line in lines if line.quantity > MAX_QUANTITY_PER_LINE]
+    if too_many:
+        raise _input_error(
+            "A product is ordered more than the allowed quantity.",
+            [
+                {
+                    "field": f"items[{line.index}].quantity",
+                    "code": "max_value",
+                    "message": f"At most {MAX_QUANTITY_PER_LINE} units of one product per order.",
+                }
+                for line in too_many
+            ],
+        )
+
+    key_record = None
+    if idempotency_key:
+        key_record, replay = _claim_idempotency_key(user, idempotency_key, _request_hash(lines))
+        if replay is not None:
+            return replay, False
+
+    products = {product.pk: product for product in products_for_update(line.product_id for line in lines)}
+    unknown = [
+        line for line in lines if line.product_id not in products or not products[line.product_id].is_active
+    ]
+    if unknown:
+        raise _input_error(
+            "The order names products that do not exist.",
+            [
+                {
+                    "field": f"items[{line.index}].product",
+                    "code": "does_not_exist",
+                    "message": f"No product {line.product_id}.",
+                }
+                for line in unknown
+            ],
+        )
+
+    short = [line for line in lines if products[line.product_id].stock < line.quantity]
+    if short:
+        raise ApplicationError(
+            f"Not enough stock for {len(short)} line(s).",
+            code=OrderErrorCode.INSUFFICIENT_STOCK,
+            errors=[_insufficient_stock(line, products[line.product_id].stock) for line in short],
+        )
+
+    total = sum((products[line.product_id].price * line.quantity for line in lines), Decimal("0")).quantize(
+        CENT
+    )
+    validate_minimum_total(total)
+
+    for line in lines:
+        products[line.product_id].stock -= line.quantity
+    Product.objects.bulk_update(products.values(), ["stock"])
+
+    order = Order.objects.create(user=user, status=OrderStatus.PENDING, total_price=total)
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            order=order,
+            product_id=line.product_id,
+            product_name=products[line.product_id].name,
+            quantity=line.quantity,
+            price_at_purchase=products[line.product_id].price,
+        )
+        for line in lines
+    )
+    OrderStatusChange.objects.create(
+        order=order, from_status=None, to_status=OrderStatus.PENDING, changed_by=user
+    )
+    if key_record is not None:
+        key_record.order = order
+        key_record.save(update_fields=["order"])
+    return order, True
+
+
+def _claim_idempotency_key(
+    user: User, key: str, request_hash: str
+) -> tuple[IdempotencyKey | None, Order | None]:
+    """Inserts the key, or returns the order it already stands for. A concurrent request holding
+    the same key makes the insert wait until it commits (then we replay its order) or rolls back
+    (then we proceed as the first)."""
+    try:
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(user=user, key=key, request_hash=request_hash), None
+    except IntegrityError:
+        existing = IdempotencyKey.objects.select_related("order").get(user=user, key=key)
+    if existing.request_hash != request_hash:
+        raise ApplicationError(
+            "This Idempotency-Key was already used with a different request body.",
+            code=OrderErrorCode.IDEMPOTENCY_KEY_REUSED,
+            status=422,
+            errors=[
+                {"field": "Idempotency-Key", "code": "reused", "message": "Use a new key for a new order."}
+            ],
+        )
+    return None, existing.order
+
+
+@transaction.atomic
+def change_order_status(*, order_id: int, actor: User, status: str) -> Order:
+    """Moves an order to `status` if the transition table lets `actor` do it. The order row is
+    locked for the whole change, so of two racing changes the second sees the first's result;
+    cancelling returns every line's quantity to stock in the same transaction."""
+    order = order_for_update(order_id).first()
+    if order is None or not (actor.is_staff or order.user_id == actor.pk):
+        raise Http404
+    check_transition(order.status, status, is_staff=actor.is_staff)
+
+    if status == OrderStatus.CANCELLED:
+        _restock(order)
+    previous = order.status
+    order.status = status
+    order.save(update_fields=["status", "updated_at"])
+    OrderStatusChange.objects.create(order=order, from_status=previous, to_status=status, changed_by=actor)
+    return order
+
+
+def _restock(order: Order) -> None:
+    quantities = dict(order.items.values_list("product_id", "quantity"))
+    products = list(products_for_update(quantities))
+    for product in products:
+        product.stock += quantities[product.pk]
+    Product.objects.bulk_update(products, ["stock"])

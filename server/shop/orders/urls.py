@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("orders/", views.OrderListView.as_view(), name="order-list"),
+    path("orders/<int:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
+    path("admin/orders/", views.AdminOrderListView.as_view(), name="admin-order-list"),
+]

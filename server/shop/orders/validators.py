@@ -1,0 +1,33 @@
+"""Validators of order input, shared by the serializers and the service."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from rest_framework import serializers
+
+from shop.api.exceptions import ApplicationError
+
+from .error_codes import OrderErrorCode
+
+MAX_QUANTITY_PER_LINE = 1000
+MAX_LINES_PER_ORDER = 50
+
+
+def validate_positive_quantity(value: int) -> None:
+    if value <= 0:
+        raise serializers.ValidationError("Quantity must be a positive whole number.", code="min_value")
+    if value > MAX_QUANTITY_PER_LINE:
+        raise serializers.ValidationError(
+            f"At most {MAX_QUANTITY_PER_LINE} units per line.", code="max_value"
+        )
+
+
+def validate_minimum_total(total: Decimal) -> None:
+    """The order total must reach MIN_ORDER_TOTAL. Checked by the service under the product locks,
+    where the prices are the ones the order will be charged."""
+    minimum = settings.MIN_ORDER_TOTAL
+    if total < minimum:
+        raise ApplicationError(
+            f"The order total {total} is below the minimum of {minimum}.",
+            code=OrderErrorCode.ORDER_TOTAL_BELOW_MINIMUM,
+        )

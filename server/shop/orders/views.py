@@ -1,0 +1,61 @@
+"""Order endpoints: validate → service or selector → serialize."""
+
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+
+from .filters import AdminOrderFilter, OrderFilter
+from .selectors import order_get_for, order_list_all, order_list_for_user
+from .serializers import OrderCreateInputSerializer, OrderOutputSerializer, OrderStatusInputSerializer
+from .services import change_order_status, place_order
+
+
+class _OrderListView(GenericAPIView):
+    serializer_class = OrderOutputSerializer
+
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(OrderOutputSerializer(page, many=True).data)
+
+
+class OrderListView(_OrderListView):
+    filterset_class = OrderFilter
+
+    def get_queryset(self):
+        return order_list_for_user(user=self.request.user)
+
+    def post(self, request):
+        serializer = OrderCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order, created = place_order(
+            user=request.user,
+            items=serializer.validated_data["items"],
+            idempotency_key=request.headers.get("Idempotency-Key"),
+        )
+        order = order_get_for(user=request.user, order_id=order.pk)
+        headers = {"Location": f"/api/orders/{order.pk}/"}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED, headers=headers)
+
+
+class AdminOrderListView(_OrderListView):
+    permission_classes = [IsAdminUser]
+    filterset_class = AdminOrderFilter
+
+    def get_queryset(self):
+        return order_list_all()
+
+
+class OrderDetailView(GenericAPIView):
+    serializer_class = OrderOutputSerializer
+
+    def get(self, request, pk: int):
+        return Response(OrderOutputSerializer(order_get_for(user=request.user, order_id=pk)).data)
+
+    def patch(self, request, pk: int):
+        serializer = OrderStatusInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        change_order_status(order_id=pk, actor=request.user, status=serializer.validated_data["status"])
+        return Response(OrderOutputSerializer(order_get_for(user=request.user, order_id=pk)).data)

@@ -1,0 +1,125 @@
+"""Races on real PostgreSQL row locks, with real threads and one connection per thread."""
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from shop.api.exceptions import ApplicationError
+from shop.catalog.models import Product
+from shop.orders.models import IdempotencyKey, Order, OrderItem
+from shop.orders.services import change_order_status, place_order
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(workers: list[Callable[[], object]]) -> list[object]:
+    """Runs the callables at once (released by a barrier); returns each one's result or exception."""
+    barrier = threading.Barrier(len(workers))
+    results: list[object] = [None] * len(workers)
+
+    def run(index: int, work: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            results[index] = work()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a worker is stuck (deadlock?)"
+    return results
+
+
+def outcome(result: object) -> str:
+    if isinstance(result, ApplicationError):
+        return str(result.code)
+    if isinstance(result, Exception):
+        return f"unexpected {type(result).__name__}: {result}"
+    return "placed"
+
+
+def test_24_buyers_race_for_the_last_10_units(make_user, make_product):
+    product = make_product("Last units", price="5.00", stock=10)
+    buyers = [make_user(f"buyer{i}") for i in range(24)]
+    results = race(
+        [lambda u=u: place_order(user=u, items=[{"product": product.pk, "quantity": 1}]) for u in buyers]
+    )
+    assert Counter(map(outcome, results)) == {"placed": 10, "insufficient_stock": 14}
+    product.refresh_from_db()
+    assert product.stock == 0
+    assert OrderItem.objects.filter(product=product).count() == 10
+
+
+def test_orders_over_the_same_products_in_opposite_order_do_not_deadlock(make_user, make_product):
+    a = make_product("A", stock=1000)
+    b = make_product("B", stock=1000)
+    c = make_product("C", stock=1000)
+    user = make_user("shopper")
+    forward = [
+        {"product": a.pk, "quantity": 1},
+        {"product": b.pk, "quantity": 1},
+        {"product": c.pk, "quantity": 1},
+    ]
+    backward = list(reversed(forward))
+    results = race(
+        [
+            lambda items=(forward if i % 2 else backward): place_order(user=user, items=items)
+            for i in range(16)
+        ]
+    )
+    assert Counter(map(outcome, results)) == {"placed": 16}
+    assert {p.stock for p in Product.objects.all()} == {1000 - 16}
+
+
+def test_two_concurrent_cancels_restock_once(make_user, make_product):
+    product = make_product("Restock me", stock=10)
+    owner = make_user("owner")
+    staff = make_user("boss", is_staff=True)
+    order, _ = place_order(user=owner, items=[{"product": product.pk, "quantity": 4}])
+    results = race(
+        [
+            lambda: change_order_status(order_id=order.pk, actor=owner, status="cancelled"),
+            lambda: change_order_status(order_id=order.pk, actor=staff, status="cancelled"),
+        ]
+    )
+    assert Counter(map(outcome, results)) == {"placed": 1, "invalid_status_transition": 1}
+    product.refresh_from_db()
+    assert product.stock == 10
+    assert order.status_changes.filter(to_status="cancelled").count() == 1
+
+
+def test_concurrent_requests_with_one_idempotency_key_create_one_order(make_user, make_product):
+    product = make_product("Once", stock=100)
+    user = make_user("retrier")
+    items = [{"product": product.pk, "quantity": 3}]
+    results = race(
+        [lambda: place_order(user=user, items=items, idempotency_key="retry-42") for _ in range(8)]
+    )
+    orders = {order.pk for order, _created in results}
+    assert len(orders) == 1
+    assert sorted(created for _order, created in results) == [False] * 7 + [True]
+    assert Order.objects.count() == 1 and IdempotencyKey.objects.count() == 1
+    product.refresh_from_db()
+    assert product.stock == 97
+
+
+def test_a_stock_edit_never_overwrites_a_concurrent_decrement(make_user, make_product, client_for):
+    """The product update takes the same row lock as placing an order."""
+    from shop.catalog.services import product_update
+
+    product = make_product("Edited", stock=50)
+    user = make_user("quick")
+    results = race(
+        [lambda: place_order(user=user, items=[{"product": product.pk, "quantity": 1}]) for _ in range(10)]
+        + [lambda: product_update(product_id=product.pk, data={"name": "Edited twice"})]
+    )
+    assert all(not isinstance(r, Exception) for r in results)
+    product.refresh_from_db()
+    assert (product.stock, product.name) == (40, "Edited twice")

@@ -1,0 +1,109 @@
+"""GET /api/orders/, /api/orders/{id}/ and /api/admin/orders/: visibility, filters, query counts."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from shop.orders.models import Order
+
+from tests.api.test_middleware import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def products(make_product):
+    return [make_product(f"P{i}", price="5.00", stock=1000) for i in range(5)]
+
+
+def ids(response) -> list[int]:
+    return [order["id"] for order in response.json()["results"]]
+
+
+def test_customers_list_their_own_orders_newest_first(client_for, place, alice, bob, products):
+    a1 = place(alice, (products[0], 1))
+    place(bob, (products[0], 1))
+    a2 = place(alice, (products[1], 2))
+    response = client_for(alice).get("/api/orders/")
+    assert response.status_code == 200
+    assert ids(response) == [a2.pk, a1.pk]
+    assert response.json()["count"] == 2
+
+
+def test_customers_filter_by_status(client_for, place, alice, products):
+    pending = place(alice, (products[0], 1))
+    cancelled = place(alice, (products[0], 1))
+    client = client_for(alice)
+    client.patch(f"/api/orders/{cancelled.pk}/", {"status": "cancelled"})
+    assert ids(client.get("/api/orders/?status=pending")) == [pending.pk]
+    assert ids(client.get("/api/orders/?status=cancelled")) == [cancelled.pk]
+    assert_problem(client.get("/api/orders/?status=lost"), 400, "validation_error")
+
+
+def test_order_detail_is_for_the_owner_and_staff_only(client_for, place, alice, bob, staff, products):
+    order = place(alice, (products[0], 1))
+    assert client_for(alice).get(f"/api/orders/{order.pk}/").status_code == 200
+    assert client_for(staff).get(f"/api/orders/{order.pk}/").status_code == 200
+    not_found = assert_problem(client_for(bob).get(f"/api/orders/{order.pk}/"), 404, "not_found")
+    missing = assert_problem(client_for(bob).get("/api/orders/999999/"), 404, "not_found")
+    assert not_found == missing  # nothing tells an existing order from a missing one
+
+
+def test_admin_list_is_staff_only(client_for, anon, alice, place, products):
+    place(alice, (products[0], 1))
+    assert_problem(client_for(alice).get("/api/admin/orders/"), 403, "permission_denied")
+    assert_problem(anon.get("/api/admin/orders/"), 401, "not_authenticated")
+
+
+def test_admin_list_filters(client_for, place, alice, bob, staff, products):
+    a = place(alice, (products[0], 1))
+    b = place(bob, (products[0], 3))
+    old = place(bob, (products[1], 1))
+    Order.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=10))
+    client = client_for(staff)
+    assert ids(client.get("/api/admin/orders/")) == [b.pk, a.pk, old.pk]
+    assert ids(client.get(f"/api/admin/orders/?user={alice.pk}")) == [a.pk]
+    since = (timezone.now() - timedelta(days=1)).isoformat().replace("+00:00", "Z")
+    assert set(ids(client.get("/api/admin/orders/", {"created_after": since}))) == {a.pk, b.pk}
+    assert ids(client.get("/api/admin/orders/", {"created_before": since})) == [old.pk]
+    assert ids(client.get("/api/admin/orders/?ordering=-total_price")) == [b.pk, a.pk, old.pk]
+    assert_problem(client.get("/api/admin/orders/?created_after=yesterday"), 400, "validation_error")
+
+
+@pytest.mark.parametrize("url", ["/api/orders/?page_size=100", "/api/admin/orders/?page_size=100"])
+def test_list_queries_do_not_grow_with_orders_or_lines(
+    client_for, place, alice, staff, products, django_assert_max_num_queries, url
+):
+    client = client_for(staff if "admin" in url else alice)
+    place(alice, (products[0], 1))
+    with django_assert_max_num_queries(10) as few:
+        client.get(url)
+    for _ in range(15):
+        place(alice, *[(p, 1) for p in products])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    assert response.json()["count"] == 16
+
+
+def test_detail_queries_do_not_grow_with_lines(
+    client_for, place, alice, products, django_assert_max_num_queries
+):
+    small = place(alice, (products[0], 1))
+    large = place(alice, *[(p, 2) for p in products])
+    client = client_for(alice)
+    with django_assert_max_num_queries(10) as few:
+        client.get(f"/api/orders/{small.pk}/")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(client.get(f"/api/orders/{large.pk}/").json()["items"]) == 5
+
+
+def test_product_list_queries_do_not_grow_with_page_size(
+    client_for, alice, products, make_product, django_assert_max_num_queries
+):
+    client = client_for(alice)
+    with django_assert_max_num_queries(5) as few:
+        client.get("/api/products/?page_size=1")
+    for i in range(30):
+        make_product(f"Q{i}")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(client.get("/api/products/?page_size=100").json()["results"]) == 35

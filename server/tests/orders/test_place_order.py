@@ -1,0 +1,187 @@
+"""POST /api/orders/: atomic placement, stock, snapshots, totals, input errors, idempotency."""
+
+from decimal import Decimal
+
+import pytest
+from shop.orders.models import IdempotencyKey, Order, OrderItem, OrderStatusChange
+
+from tests.api.test_middleware import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def keyboard(make_product):
+    return make_product("Keyboard", price="89.90", stock=10, category="electronics")
+
+
+@pytest.fixture
+def novel(make_product):
+    return make_product("Novel", price="29.90", stock=3, category="books")
+
+
+def order(client, *lines, **headers):
+    items = [{"product": product.pk, "quantity": quantity} for product, quantity in lines]
+    return client.post("/api/orders/", {"items": items}, **headers)
+
+
+def test_it_places_an_order(client_for, alice, keyboard, novel):
+    response = order(client_for(alice), (keyboard, 2), (novel, 1))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["status"] == "pending"
+    assert body["user"] == alice.pk
+    assert body["total_price"] == "209.70"
+    assert body["report_url"] is None
+    assert response["Location"] == f"/api/orders/{body['id']}/"
+    assert body["items"] == [
+        {
+            "product": keyboard.pk,
+            "product_name": "Keyboard",
+            "quantity": 2,
+            "price_at_purchase": "89.90",
+            "line_total": "179.80",
+        },
+        {
+            "product": novel.pk,
+            "product_name": "Novel",
+            "quantity": 1,
+            "price_at_purchase": "29.90",
+            "line_total": "29.90",
+        },
+    ]
+    assert [(h["from_status"], h["to_status"], h["changed_by"]) for h in body["status_history"]] == [
+        (None, "pending", alice.pk)
+    ]
+    keyboard.refresh_from_db()
+    novel.refresh_from_db()
+    assert (keyboard.stock, novel.stock) == (8, 2)
+    assert Order.objects.get().total_price == Decimal("209.70")
+
+
+def test_it_merges_lines_for_the_same_product(client_for, alice, keyboard):
+    response = order(client_for(alice), (keyboard, 2), (keyboard, 3))
+    assert response.status_code == 201
+    assert [(i["product"], i["quantity"]) for i in response.json()["items"]] == [(keyboard.pk, 5)]
+    keyboard.refresh_from_db()
+    assert keyboard.stock == 5
+
+
+def test_it_rejects_insufficient_stock_and_writes_nothing(client_for, alice, keyboard, novel):
+    response = order(client_for(alice), (keyboard, 1), (novel, 5))
+    body = assert_problem(response, 400, "insufficient_stock")
+    assert body["errors"] == [
+        {
+            "field": "items[1].quantity",
+            "code": "insufficient_stock",
+            "message": "Requested 5, only 3 available.",
+            "product": novel.pk,
+            "requested": 5,
+            "available": 3,
+        }
+    ]
+    keyboard.refresh_from_db()
+    assert keyboard.stock == 10
+    assert not Order.objects.exists() and not OrderItem.objects.exists()
+
+
+def test_it_rejects_unknown_and_retired_products(client_for, alice, keyboard, make_product):
+    retired = make_product("Gone", is_active=False)
+    response = order(client_for(alice), (keyboard, 1), (retired, 1))
+    body = assert_problem(response, 400, "validation_error")
+    assert [e["field"] for e in body["errors"]] == ["items[1].product"]
+    response = client_for(alice).post("/api/orders/", {"items": [{"product": 987654, "quantity": 1}]})
+    assert assert_problem(response, 400, "validation_error")["errors"][0]["field"] == "items[0].product"
+    assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("items", "field"),
+    [
+        ([], "items"),
+        ([{"product": 1, "quantity": 0}], "items[0].quantity"),
+        ([{"product": 1, "quantity": -3}], "items[0].quantity"),
+        ([{"product": 1, "quantity": 10**9}], "items[0].quantity"),
+        ([{"product": 1}], "items[0].quantity"),
+        ([{"product": "one", "quantity": 1}], "items[0].product"),
+        ([{"product": 1, "quantity": 1}] * 51, "items"),
+    ],
+)
+def test_it_rejects_malformed_items_with_field_paths(client_for, alice, items, field):
+    body = assert_problem(client_for(alice).post("/api/orders/", {"items": items}), 400, "validation_error")
+    assert field in [e["field"] for e in body["errors"]]
+
+
+def test_it_rejects_merged_quantities_over_the_limit(client_for, alice, make_product):
+    product = make_product(stock=5000)
+    response = order(client_for(alice), (product, 600), (product, 600))
+    body = assert_problem(response, 400, "validation_error")
+    assert body["errors"][0]["field"] == "items[0].quantity"
+
+
+def test_it_enforces_the_minimum_total(client_for, alice, make_product, settings):
+    settings.MIN_ORDER_TOTAL = Decimal("10.00")
+    cheap = make_product("Sticker", price="0.99", stock=100)
+    assert_problem(order(client_for(alice), (cheap, 10)), 400, "order_total_below_minimum")
+    cheap.refresh_from_db()
+    assert cheap.stock == 100
+    assert order(client_for(alice), (cheap, 11)).status_code == 201
+
+
+def test_it_keeps_the_price_at_purchase_after_the_product_changes(client_for, alice, staff, keyboard):
+    order_id = order(client_for(alice), (keyboard, 1)).json()["id"]
+    client_for(staff).patch(f"/api/products/{keyboard.pk}/", {"price": "120.00", "name": "Keyboard v2"})
+    client_for(staff).delete(f"/api/products/{keyboard.pk}/")
+    body = client_for(alice).get(f"/api/orders/{order_id}/").json()
+    assert body["items"][0]["price_at_purchase"] == "89.90"
+    assert body["items"][0]["product_name"] == "Keyboard"
+    assert body["total_price"] == "89.90"
+
+
+def test_it_replays_an_order_for_a_repeated_idempotency_key(client_for, alice, keyboard):
+    client = client_for(alice)
+    first = order(client, (keyboard, 2), HTTP_IDEMPOTENCY_KEY="key-1")
+    second = order(client, (keyboard, 2), HTTP_IDEMPOTENCY_KEY="key-1")
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    assert second["Idempotent-Replayed"] == "true"
+    keyboard.refresh_from_db()
+    assert keyboard.stock == 8
+    assert Order.objects.count() == 1
+
+
+def test_it_rejects_a_reused_idempotency_key_with_another_body(client_for, alice, keyboard):
+    client = client_for(alice)
+    order(client, (keyboard, 2), HTTP_IDEMPOTENCY_KEY="key-1")
+    assert_problem(order(client, (keyboard, 3), HTTP_IDEMPOTENCY_KEY="key-1"), 422, "idempotency_key_reused")
+    keyboard.refresh_from_db()
+    assert keyboard.stock == 8
+
+
+def test_it_scopes_idempotency_keys_per_user(client_for, alice, bob, keyboard):
+    a = order(client_for(alice), (keyboard, 1), HTTP_IDEMPOTENCY_KEY="same")
+    b = order(client_for(bob), (keyboard, 1), HTTP_IDEMPOTENCY_KEY="same")
+    assert a.json()["id"] != b.json()["id"]
+    assert IdempotencyKey.objects.count() == 2
+
+
+def test_it_forgets_the_key_of_a_failed_order(client_for, alice, novel):
+    client = client_for(alice)
+    assert_problem(order(client, (novel, 9), HTTP_IDEMPOTENCY_KEY="k"), 400, "insufficient_stock")
+    assert not IdempotencyKey.objects.exists()
+    assert order(client, (novel, 9 - 6), HTTP_IDEMPOTENCY_KEY="k").status_code == 201
+
+
+def test_it_rejects_malformed_idempotency_keys(client_for, alice, keyboard):
+    body = assert_problem(
+        order(client_for(alice), (keyboard, 1), HTTP_IDEMPOTENCY_KEY="spaces are bad"),
+        400,
+        "validation_error",
+    )
+    assert body["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_it_records_the_creation_in_the_history(client_for, alice, keyboard):
+    order(client_for(alice), (keyboard, 1))
+    change = OrderStatusChange.objects.get()
+    assert (change.from_status, change.to_status, change.changed_by) == (None, "pending", alice)
