@@ -1,0 +1,56 @@
+"""Loads demo data for `make run`: a few products in every category, a demo admin and a demo
+customer. Safe to run again: existing rows are left as they are."""
+
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from shop.catalog.models import Category, Product
+
+DEMO_USERS = [
+    # (username, password, is_staff)
+    ("admin", "demo-admin-pass", True),
+    ("customer", "demo-customer-pass", False),
+]
+
+DEMO_PRODUCTS = {
+    Category.ELECTRONICS: [
+        ("Mechanical keyboard", "89.90", 25),
+        ("Noise-cancelling headphones", "199.00", 10),
+    ],
+    Category.CLOTHING: [("Merino T-shirt", "45.00", 40), ("Rain jacket", "120.00", 12)],
+    Category.BOOKS: [("Paperback novel", "12.90", 100), ("Django for professionals", "39.00", 30)],
+    Category.HOME: [("Desk lamp", "34.50", 20), ("Ceramic mug", "9.90", 80)],
+    Category.TOYS: [("Wooden train set", "59.00", 8), ("Puzzle, 1000 pieces", "19.90", 25)],
+    Category.SPORTS: [("Yoga mat", "29.00", 35), ("Running socks", "14.00", 60)],
+    Category.GROCERY: [("Single-origin coffee beans", "16.50", 50), ("Green tea", "7.90", 70)],
+    Category.BEAUTY: [("Hand cream", "8.50", 45), ("Shampoo bar", "11.00", 30)],
+}
+
+
+class Command(BaseCommand):
+    help = "Load demo products, a demo admin and a demo customer."
+
+    def handle(self, *args, **options) -> None:
+        user_model = get_user_model()
+        for username, password, is_staff in DEMO_USERS:
+            user, created = user_model.objects.get_or_create(
+                username=username,
+                defaults={"email": f"{username}@example.com", "is_staff": is_staff, "is_superuser": is_staff},
+            )
+            if created:
+                user.set_password(password)
+                user.save()
+        created_products = 0
+        for category, products in DEMO_PRODUCTS.items():
+            for name, price, stock in products:
+                _, created = Product.objects.get_or_create(
+                    name=name,
+                    defaults={"category": category, "price": Decimal(price), "stock": stock},
+                )
+                created_products += created
+        self.stdout.write(f"Demo data ready ({created_products} new products).")
+        for username, password, is_staff in DEMO_USERS:
+            role = "admin (staff)" if is_staff else "customer"
+            self.stdout.write(f"  {role:14} username={username} password={password}")
