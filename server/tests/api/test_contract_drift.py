@@ -4,7 +4,6 @@ openapi.yaml and every operation has a route and a view method."""
 import re
 
 from django.urls import URLPattern, URLResolver, get_resolver
-
 from shop.api.middleware import DOCUMENTATION_PATHS
 from shop.api.spec import HTTP_METHODS, spec_document
 
@@ -58,10 +57,9 @@ def test_every_route_has_an_operation_and_every_operation_a_route():
 
 
 def test_the_spec_is_valid_openapi_31():
+    from django.conf import settings
     from openapi_spec_validator import validate
     from openapi_spec_validator.readers import read_from_filename
-
-    from django.conf import settings
 
     spec, _ = read_from_filename(str(settings.OPENAPI_SPEC_PATH))
     validate(spec)
