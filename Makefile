@@ -32,6 +32,12 @@ demo: migrate ## Load demo products, a demo admin and a demo customer (prints th
 run: demo ## Serve on http://127.0.0.1:8000 with embedded defaults (SQLite, local cache, in-process tasks)
 	$(MANAGE) runserver $(HOST):$(PORT)
 
+worker: migrate ## Start a Celery worker (server/bin/worker, as in Docker); needs CELERY_BROKER_URL
+	PYTHON=$(abspath $(BIN)/python) server/bin/worker
+
+beat: install ## Start Celery beat, which runs the outbox sweeper every minute (server/bin/beat)
+	PYTHON=$(abspath $(BIN)/python) server/bin/beat
+
 test: install ## Run the whole suite with coverage (>= 90%); real services when reachable
 	$(BIN)/pytest --cov --cov-report=term
 

@@ -34,6 +34,9 @@ INSTALLED_APPS = [
     "shop.accounts",
     "shop.catalog",
     "shop.orders",
+    "shop.invoices",
+    "shop.notifications",
+    "shop.shipping",
 ]
 
 MIDDLEWARE = [
@@ -179,3 +182,54 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Celery (Redis as broker and result backend; without a broker, tasks run in-process) ----------
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="shop")
+# A task is acknowledged when it finishes, and a worker that dies mid-task hands it back.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=30)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through LOGGING, like the web
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing happens on the request path: when Redis is down it must fail fast (the sweeper
+# re-enqueues the work later), not retry for seconds.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # An unacknowledged task (its worker died) is redelivered after this many seconds.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600),
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+    "max_retries": 0,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 5}
+CELERY_BEAT_SCHEDULE = {
+    "resume-pending-order-work": {
+        "task": "shop.orders.tasks.resume_pending_work",
+        "schedule": env.float("OUTBOX_SWEEP_INTERVAL", default=60.0),
+    },
+}
+# Work still pending this long after it was last enqueued is enqueued again by the sweeper.
+OUTBOX_RESUME_AFTER = env.int("OUTBOX_RESUME_AFTER", default=180)
+
+# --- Invoices, e-mail, shipping partner ------------------------------------------------------------
+SHOP_NAME = env("SHOP_NAME", default="Example Shop")
+INVOICE_DIR = env("INVOICE_DIR", default="invoices")  # relative to MEDIA_ROOT
+# EMAIL_URL: consolemail:// (default), filemail:///path, smtp+tls://user:pass@host:587, ...
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+if EMAIL_BACKEND.endswith("filebased.EmailBackend"):  # noqa: F821 - set by the line above
+    EMAIL_FILE_PATH = "/" + EMAIL_FILE_PATH.lstrip("/")  # noqa: F821 - filemail:///abs/path is absolute
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="orders@shop.example")
+EXTERNAL_API_URL = env("EXTERNAL_API_URL", default="https://jsonplaceholder.typicode.com/posts")
+EXTERNAL_API_TIMEOUT = env.float("EXTERNAL_API_TIMEOUT", default=5.0)
+EXTERNAL_API_MAX_RETRIES = env.int("EXTERNAL_API_MAX_RETRIES", default=3)
+EXTERNAL_API_RETRY_BACKOFF = env.float("EXTERNAL_API_RETRY_BACKOFF", default=2.0)

@@ -39,11 +39,17 @@ CACHES["default"]["KEY_PREFIX"] = "shop-test"
 
 if "CELERY_BROKER_URL" not in env and _reachable("127.0.0.1", 6379):
     CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"
+    CELERY_RESULT_BACKEND = "redis://127.0.0.1:6379/14"
 
 # No collectstatic before tests: serve from the finders, without the manifest.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+if "EMAIL_URL" not in env:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tasks run in-process unless a test starts a worker; retries wait no real time.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+EXTERNAL_API_URL = env("EXTERNAL_API_URL", default="http://127.0.0.1:9/never-called")
+EXTERNAL_API_RETRY_BACKOFF = env.float("EXTERNAL_API_RETRY_BACKOFF", default=0.01)
+LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")  # noqa: F405

@@ -10,7 +10,7 @@ from .models import Order, OrderItem, OrderStatusChange
 
 
 def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
-    return queryset.prefetch_related(
+    return queryset.select_related("invoice").prefetch_related(
         Prefetch("items", queryset=OrderItem.objects.order_by("id")),
         Prefetch("status_changes", queryset=OrderStatusChange.objects.order_by("changed_at", "id")),
     )

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from shop.invoices.models import InvoiceStatus
+
 from .models import Order, OrderStatus
 from .validators import MAX_LINES_PER_ORDER, validate_positive_quantity
 
@@ -54,4 +56,7 @@ class OrderOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_report_url(self, order: Order) -> str | None:
-        return None
+        invoice = getattr(order, "invoice", None)
+        if invoice is None or invoice.status != InvoiceStatus.READY:
+            return None
+        return f"/api/orders/{order.pk}/report/"

@@ -16,6 +16,7 @@ from shop.catalog.models import Product
 from .error_codes import OrderErrorCode
 from .lock_objects import order_for_update, products_for_update
 from .models import IdempotencyKey, Order, OrderItem, OrderStatus, OrderStatusChange
+from .outbox import record_order_placed, record_order_shipped
 from .transitions import check_transition
 from .validators import MAX_QUANTITY_PER_LINE, validate_minimum_total
 
@@ -144,6 +145,7 @@ def place_order(
     if key_record is not None:
         key_record.order = order
         key_record.save(update_fields=["order"])
+    record_order_placed(order)
     return order, True
 
 
@@ -186,6 +188,8 @@ def change_order_status(*, order_id: int, actor: User, status: str) -> Order:
     order.status = status
     order.save(update_fields=["status", "updated_at"])
     OrderStatusChange.objects.create(order=order, from_status=previous, to_status=status, changed_by=actor)
+    if status == OrderStatus.SHIPPED:
+        record_order_shipped(order)
     return order
 
 

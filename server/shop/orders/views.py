@@ -1,9 +1,12 @@
 """Order endpoints: validate → service or selector → serialize."""
 
+from django.http import FileResponse, Http404
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
+
+from shop.invoices.services import ready_invoice_file
 
 from .filters import AdminOrderFilter, OrderFilter
 from .selectors import order_get_for, order_list_all, order_list_for_user
@@ -59,3 +62,13 @@ class OrderDetailView(GenericAPIView):
         serializer.is_valid(raise_exception=True)
         change_order_status(order_id=pk, actor=request.user, status=serializer.validated_data["status"])
         return Response(OrderOutputSerializer(order_get_for(user=request.user, order_id=pk)).data)
+
+
+class OrderReportView(GenericAPIView):
+    def get(self, request, pk: int):
+        path = ready_invoice_file(order=order_get_for(user=request.user, order_id=pk))
+        if path is None:
+            raise Http404
+        return FileResponse(
+            path.open("rb"), content_type="application/pdf", filename=f"invoice-order-{pk}.pdf"
+        )

@@ -1,0 +1,24 @@
+from django.db import models
+
+
+class InvoiceStatus(models.TextChoices):
+    PENDING = "pending"
+    READY = "ready"
+
+
+class Invoice(models.Model):
+    """The PDF invoice of an order. Created `pending` with the order (so the work is never
+    forgotten, even if the broker is down), `ready` once the file is written."""
+
+    order = models.OneToOneField("orders.Order", on_delete=models.CASCADE, related_name="invoice")
+    status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.PENDING)
+    file = models.CharField(max_length=255, blank=True, help_text="Path relative to MEDIA_ROOT")
+    generated_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"], name="invoice_status_created")]
+
+    def __str__(self) -> str:
+        return f"Invoice for order {self.order_id} ({self.status})"

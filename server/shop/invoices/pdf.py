@@ -1,0 +1,59 @@
+"""Renders an order's invoice as PDF bytes with reportlab."""
+
+from io import BytesIO
+
+from django.conf import settings
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from shop.orders.models import Order
+
+
+def render_invoice(order: Order) -> bytes:
+    """Returns the PDF: shop name, order number and date, customer, lines, total and status."""
+    styles = getSampleStyleSheet()
+    buffer = BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=f"Invoice for order {order.pk}",
+        author=settings.SHOP_NAME,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=20 * mm,
+        bottomMargin=20 * mm,
+    )
+    customer = order.user
+    rows = [["Product", "Quantity", "Unit price", "Line total"]]
+    rows += [
+        [item.product_name, str(item.quantity), f"{item.price_at_purchase:.2f}", f"{item.line_total:.2f}"]
+        for item in order.items.all()
+    ]
+    rows.append(["", "", "Total", f"{order.total_price:.2f}"])
+    table = Table(rows, colWidths=[85 * mm, 22 * mm, 28 * mm, 30 * mm], repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+                ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.black),
+                ("LINEABOVE", (0, -1), (-1, -1), 0.5, colors.black),
+            ]
+        )
+    )
+    story = [
+        Paragraph(settings.SHOP_NAME, styles["Title"]),
+        Paragraph(f"Invoice for order #{order.pk}", styles["Heading2"]),
+        Paragraph(f"Date: {order.created_at:%Y-%m-%d %H:%M} UTC", styles["Normal"]),
+        Paragraph(f"Customer: {customer.username} &lt;{customer.email}&gt;", styles["Normal"]),
+        Paragraph(f"Status: {order.status}", styles["Normal"]),
+        Spacer(1, 8 * mm),
+        table,
+    ]
+    document.build(story)
+    return buffer.getvalue()

@@ -1,0 +1,52 @@
+"""Generating and reading invoice files."""
+
+import os
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from shop.orders.models import Order
+
+from .models import Invoice, InvoiceStatus
+from .pdf import render_invoice
+
+
+def invoice_path(order_id: int) -> Path:
+    """The stable file name of an order's invoice: re-generating rewrites it, never adds one."""
+    return Path(settings.MEDIA_ROOT) / settings.INVOICE_DIR / f"order-{order_id}.pdf"
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
+        tmp.write(content)
+    os.replace(tmp.name, path)  # readers see the old file or the new one, never half of one
+
+
+def generate_invoice(*, order_id: int) -> Invoice:
+    """Writes the order's PDF and marks its invoice ready. Safe to run again."""
+    order = Order.objects.select_related("user").prefetch_related("items").get(pk=order_id)
+    path = invoice_path(order_id)
+    _write_atomically(path, render_invoice(order))
+    with transaction.atomic():
+        invoice, _ = Invoice.objects.update_or_create(
+            order=order,
+            defaults={
+                "status": InvoiceStatus.READY,
+                "file": str(path.relative_to(settings.MEDIA_ROOT)),
+                "generated_at": timezone.now(),
+            },
+        )
+    return invoice
+
+
+def ready_invoice_file(*, order: Order) -> Path | None:
+    """The invoice file of the order if it has been generated and is on disk."""
+    invoice = getattr(order, "invoice", None)
+    if invoice is None or invoice.status != InvoiceStatus.READY:
+        return None
+    path = Path(settings.MEDIA_ROOT) / invoice.file
+    return path if path.is_file() else None

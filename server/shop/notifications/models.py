@@ -1,0 +1,36 @@
+from django.db import models
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class EmailKind(models.TextChoices):
+    ORDER_CONFIRMATION = "order_confirmation"
+
+
+class EmailNotification(models.Model):
+    """Every e-mail the shop sends, recorded before it is sent. The row is locked and checked
+    before sending, so a retried or duplicated task never sends the same e-mail twice."""
+
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=32, choices=EmailKind.choices)
+    recipient = models.EmailField()
+    subject = models.CharField(max_length=200)
+    status = models.CharField(max_length=16, choices=EmailStatus.choices, default=EmailStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["order", "kind"], name="notifications_one_email_per_kind")
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="email_status_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to {self.recipient} ({self.status})"

@@ -1,0 +1,131 @@
+"""The work that follows an order's commit: its PDF invoice and confirmation e-mail after it is
+placed, the shipping partner's notice after it ships.
+
+What must happen is written as `pending` rows in the order's own transaction; publishing the
+tasks waits for the commit (a rolled-back order sends nothing) and may fail when the broker is
+down without failing the request. `resume_pending_work`, run by Celery beat, publishes again
+whatever is still pending a while after it was last published. Every task is idempotent (the
+invoice file has a stable name; e-mail and partner rows are checked under a lock), so publishing
+twice is harmless.
+"""
+
+import logging
+from datetime import datetime, timedelta
+from functools import partial
+
+from celery import chain
+from celery.canvas import Signature
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from shop.invoices.models import Invoice, InvoiceStatus
+from shop.invoices.tasks import generate_invoice
+from shop.notifications.models import EmailNotification, EmailStatus
+from shop.notifications.services import confirmation_for
+from shop.notifications.tasks import send_order_confirmation
+from shop.shipping.models import ShippingNotification, ShippingStatus
+from shop.shipping.tasks import notify_shipping_partner
+
+from .models import Order
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 500
+
+
+def record_order_placed(order: Order) -> None:
+    """In the placing transaction: the invoice and the e-mail are owed from now on."""
+    Invoice.objects.create(order=order)
+    confirmation_for(order)
+    transaction.on_commit(partial(enqueue_order_placed, order.pk))
+
+
+def record_order_shipped(order: Order) -> None:
+    """In the shipping transaction: the partner is owed a notice from now on."""
+    ShippingNotification.objects.create(order=order)
+    transaction.on_commit(partial(enqueue_order_shipped, order.pk))
+
+
+def _publish(signature: Signature, *, what: str, order_id: int) -> bool:
+    try:
+        signature.apply_async()
+    except Exception as exc:  # kombu/redis connection errors: the sweeper will publish it again
+        logger.warning(
+            'event=enqueue_failed what=%s order_id=%s error="%s: %s" action=left_for_sweeper',
+            what,
+            order_id,
+            type(exc).__name__,
+            exc,
+        )
+        return False
+    return True
+
+
+def enqueue_order_placed(order_id: int) -> bool:
+    """Publishes invoice → e-mail for the order; returns whether the broker took it."""
+    work = chain(generate_invoice.si(order_id=order_id), send_order_confirmation.si(order_id=order_id))
+    published = _publish(work, what="invoice_and_confirmation", order_id=order_id)
+    if published:
+        now = timezone.now()
+        Invoice.objects.filter(order_id=order_id).update(enqueued_at=now)
+        EmailNotification.objects.filter(order_id=order_id).update(enqueued_at=now)
+    return published
+
+
+def enqueue_confirmation(order_id: int) -> bool:
+    published = _publish(
+        send_order_confirmation.si(order_id=order_id), what="confirmation", order_id=order_id
+    )
+    if published:
+        EmailNotification.objects.filter(order_id=order_id).update(enqueued_at=timezone.now())
+    return published
+
+
+def enqueue_order_shipped(order_id: int) -> bool:
+    published = _publish(
+        notify_shipping_partner.si(order_id=order_id), what="shipping_notice", order_id=order_id
+    )
+    if published:
+        ShippingNotification.objects.filter(order_id=order_id).update(enqueued_at=timezone.now())
+    return published
+
+
+def _stale(cutoff: datetime) -> Q:
+    return Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True, created_at__lt=cutoff)
+
+
+def resume_pending_work(*, now: datetime | None = None) -> dict[str, int]:
+    """Publishes again the work still pending OUTBOX_RESUME_AFTER seconds after it was last
+    published (or created, if publishing failed). Returns how many of each kind it published."""
+    cutoff = (now or timezone.now()) - timedelta(seconds=settings.OUTBOX_RESUME_AFTER)
+    invoice_orders = list(
+        Invoice.objects.filter(_stale(cutoff), status=InvoiceStatus.PENDING)
+        .order_by("created_at")
+        .values_list("order_id", flat=True)[:SWEEP_BATCH]
+    )
+    email_orders = list(
+        EmailNotification.objects.filter(_stale(cutoff), status=EmailStatus.PENDING)
+        .exclude(order__invoice__status=InvoiceStatus.PENDING)  # those ride on the invoice's chain
+        .order_by("created_at")
+        .values_list("order_id", flat=True)[:SWEEP_BATCH]
+    )
+    shipping_orders = list(
+        ShippingNotification.objects.filter(_stale(cutoff), status=ShippingStatus.PENDING)
+        .order_by("created_at")
+        .values_list("order_id", flat=True)[:SWEEP_BATCH]
+    )
+    published = {
+        "invoices": sum(enqueue_order_placed(order_id) for order_id in invoice_orders),
+        "emails": sum(enqueue_confirmation(order_id) for order_id in email_orders),
+        "shipping": sum(enqueue_order_shipped(order_id) for order_id in shipping_orders),
+    }
+    if any(published.values()) or invoice_orders or email_orders or shipping_orders:
+        logger.info(
+            "event=sweep invoices=%d emails=%d shipping=%d",
+            published["invoices"],
+            published["emails"],
+            published["shipping"],
+        )
+    return published

@@ -1,0 +1,39 @@
+"""The HTTP client of the shipping partner."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from django.conf import settings
+
+EXCERPT_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class PartnerAnswer:
+    status_code: int | None
+    excerpt: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def retryable(self) -> bool:
+        """Connection errors, timeouts and 5xx are worth another try; a 4xx is not."""
+        return self.status_code is None or self.status_code >= 500
+
+
+def post_shipment(*, payload: dict[str, Any], idempotency_key: str) -> PartnerAnswer:
+    """POSTs the payload to EXTERNAL_API_URL; never raises for network trouble."""
+    try:
+        response = requests.post(
+            settings.EXTERNAL_API_URL,
+            json=payload,
+            headers={"Idempotency-Key": idempotency_key},
+            timeout=settings.EXTERNAL_API_TIMEOUT,
+        )
+    except requests.RequestException as exc:
+        return PartnerAnswer(status_code=None, error=f"{type(exc).__name__}: {exc}"[:2000])
+    return PartnerAnswer(status_code=response.status_code, excerpt=response.text[:EXCERPT_LENGTH])

@@ -1,0 +1,80 @@
+"""The PDF invoice: content, stable file name, the report endpoint."""
+
+from io import BytesIO
+
+import pytest
+from pypdf import PdfReader
+from shop.invoices.models import Invoice, InvoiceStatus
+from shop.invoices.services import generate_invoice, invoice_path
+from shop.orders.outbox import record_order_placed  # noqa: F401 - the rows come with the order
+
+from tests.api.test_middleware import assert_problem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alices_order(place, alice, make_product):
+    keyboard = make_product("Mechanical keyboard", price="89.90", stock=5)
+    novel = make_product("Paperback novel", price="12.50", stock=5)
+    return place(alice, (keyboard, 2), (novel, 1))
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(content)).pages)
+
+
+def test_it_writes_the_invoice_with_every_detail(alices_order, settings):
+    settings.SHOP_NAME = "Acme Shop"
+    invoice = generate_invoice(order_id=alices_order.pk)
+    assert invoice.status == InvoiceStatus.READY and invoice.generated_at
+    text = pdf_text(invoice_path(alices_order.pk).read_bytes())
+    for expected in (
+        "Acme Shop",
+        f"Invoice for order #{alices_order.pk}",
+        "alice",
+        "alice@example.com",
+        "Mechanical keyboard",
+        "89.90",
+        "179.80",
+        "Paperback novel",
+        "12.50",
+        "192.30",
+        "pending",
+        f"{alices_order.created_at:%Y-%m-%d}",
+    ):
+        assert expected in text, expected
+
+
+def test_running_it_again_rewrites_the_same_file(alices_order):
+    generate_invoice(order_id=alices_order.pk)
+    generate_invoice(order_id=alices_order.pk)
+    files = list(invoice_path(alices_order.pk).parent.iterdir())
+    assert [f.name for f in files] == [f"order-{alices_order.pk}.pdf"]
+    assert Invoice.objects.filter(order=alices_order).count() == 1
+
+
+def test_the_report_is_404_until_it_exists_then_streams_the_pdf(client_for, alice, alices_order):
+    client = client_for(alice)
+    assert client.get(f"/api/orders/{alices_order.pk}/").json()["report_url"] is None
+    assert_problem(client.get(f"/api/orders/{alices_order.pk}/report/"), 404, "not_found")
+    generate_invoice(order_id=alices_order.pk)
+    body = client.get(f"/api/orders/{alices_order.pk}/").json()
+    assert body["report_url"] == f"/api/orders/{alices_order.pk}/report/"
+    response = client.get(body["report_url"])
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    content = b"".join(response.streaming_content)
+    assert content.startswith(b"%PDF") and "Mechanical keyboard" in pdf_text(content)
+
+
+def test_the_report_is_for_the_owner_and_staff_only(client_for, bob, staff, alices_order):
+    generate_invoice(order_id=alices_order.pk)
+    assert_problem(client_for(bob).get(f"/api/orders/{alices_order.pk}/report/"), 404, "not_found")
+    assert client_for(staff).get(f"/api/orders/{alices_order.pk}/report/").status_code == 200
+
+
+def test_a_missing_file_reads_as_not_generated(client_for, alice, alices_order):
+    generate_invoice(order_id=alices_order.pk)
+    invoice_path(alices_order.pk).unlink()
+    assert_problem(client_for(alice).get(f"/api/orders/{alices_order.pk}/report/"), 404, "not_found")

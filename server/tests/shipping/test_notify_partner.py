@@ -1,0 +1,141 @@
+"""The shipping partner call: payload, idempotency header, retries only when worth it."""
+
+import pytest
+from shop.orders.models import OrderStatus
+from shop.orders.services import change_order_status
+from shop.shipping.models import ShippingAttempt, ShippingNotification, ShippingStatus
+from shop.shipping.tasks import backoff, notify_shipping_partner
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def shipped_order(place, alice, staff, make_product):
+    order = place(alice, (make_product("Tent", price="150.00", stock=3), 1))
+    change_order_status(order_id=order.pk, actor=staff, status="processing")
+    change_order_status(order_id=order.pk, actor=staff, status="shipped")
+    return order
+
+
+def run_task(order):
+    return notify_shipping_partner.apply(kwargs={"order_id": order.pk})
+
+
+def attempts(order) -> list[tuple[int, int | None]]:
+    return list(
+        ShippingAttempt.objects.filter(notification__order=order).values_list("attempt", "status_code")
+    )
+
+
+def test_shipping_an_order_records_a_pending_notice(shipped_order):
+    assert ShippingNotification.objects.get(order=shipped_order).status == ShippingStatus.PENDING
+
+
+def test_it_posts_the_order_with_an_idempotency_key(partner, shipped_order, alice):
+    assert run_task(shipped_order).successful()
+    (call,) = partner.calls
+    assert call["headers"]["Idempotency-Key"] == f"order-{shipped_order.pk}-shipped"
+    assert call["json"] == {
+        "order_id": shipped_order.pk,
+        "user": {"id": alice.pk, "username": "alice", "email": "alice@example.com"},
+        "items": [
+            {
+                "product": shipped_order.items.get().product_id,
+                "product_name": "Tent",
+                "quantity": 1,
+                "price_at_purchase": "150.00",
+            }
+        ],
+        "total_price": "150.00",
+        "status": "shipped",
+    }
+    notification = ShippingNotification.objects.get(order=shipped_order)
+    assert (notification.status, notification.attempts) == (ShippingStatus.SENT, 1)
+    assert '"id": 101' in notification.calls.get().response_excerpt
+
+
+def test_two_failures_then_success_make_exactly_three_calls(partner, shipped_order):
+    partner.script = [503, 502]
+    assert run_task(shipped_order).successful()
+    assert len(partner.calls) == 3
+    assert attempts(shipped_order) == [(1, 503), (2, 502), (3, 201)]
+    assert ShippingNotification.objects.get(order=shipped_order).status == ShippingStatus.SENT
+
+
+def test_always_503_makes_four_calls_then_records_the_failure(partner, shipped_order):
+    partner.script = [503] * 10
+    result = run_task(shipped_order)
+    assert result.failed()
+    assert len(partner.calls) == 4
+    notification = ShippingNotification.objects.get(order=shipped_order)
+    assert (notification.status, notification.attempts) == (ShippingStatus.FAILED, 4)
+    shipped_order.refresh_from_db()
+    assert shipped_order.status == OrderStatus.SHIPPED  # never rolled back by the partner
+
+
+def test_a_4xx_is_permanent_after_one_call(partner, shipped_order):
+    partner.script = [404]
+    assert run_task(shipped_order).successful()
+    assert len(partner.calls) == 1
+    assert ShippingNotification.objects.get(order=shipped_order).status == ShippingStatus.FAILED
+
+
+def test_timeouts_are_retried(partner, shipped_order):
+    partner.script = ["hang"]
+    assert run_task(shipped_order).successful()
+    (first, second) = ShippingAttempt.objects.filter(notification__order=shipped_order)
+    assert first.status_code is None and "Timeout" in first.error
+    assert second.status_code == 201
+
+
+def test_connection_errors_are_retried(settings, shipped_order):
+    settings.EXTERNAL_API_URL = "http://127.0.0.1:9/closed"
+    assert run_task(shipped_order).failed()
+    assert [code for _, code in attempts(shipped_order)] == [None] * 4
+    assert "ConnectionError" in ShippingAttempt.objects.first().error
+
+
+def test_a_finished_notice_is_not_sent_again(partner, shipped_order):
+    run_task(shipped_order)
+    run_task(shipped_order)
+    assert len(partner.calls) == 1
+
+
+def test_backoff_grows_exponentially_with_jitter(settings):
+    settings.EXTERNAL_API_RETRY_BACKOFF = 2.0
+    for retries in range(4):
+        delay = backoff(retries)
+        assert 2.0 * 2**retries <= delay <= 2.0 * 2**retries + 2.0
+
+
+def test_each_step_is_logged_on_one_line(partner, shipped_order, caplog):
+    partner.script = [503]
+    with caplog.at_level("INFO", logger="shop.tasks"):
+        run_task(shipped_order)
+    lines = [r.getMessage() for r in caplog.records if r.name == "shop.tasks"]
+    task = "task=shop.shipping.tasks.notify_shipping_partner"
+    order = f"order_id={shipped_order.pk}"
+    assert any(
+        line.startswith(f"event=task_started {task}") and order in line and "attempt=1" in line
+        for line in lines
+    )
+    assert any(
+        line.startswith(f"event=task_retry {task}")
+        and order in line
+        and "attempt=1 retry_in=" in line
+        and 'reason="PartnerUnavailable: HTTP 503"' in line
+        for line in lines
+    ), lines
+    assert any(line.startswith(f"event=task_started {task}") and "attempt=2" in line for line in lines)
+    assert any(line.startswith(f"event=task_succeeded {task}") and order in line for line in lines)
+
+
+def test_a_final_failure_is_logged(partner, shipped_order, caplog):
+    partner.script = [503] * 4
+    with caplog.at_level("INFO", logger="shop.tasks"):
+        run_task(shipped_order)
+    assert any(
+        r.getMessage().startswith("event=task_failed task=shop.shipping.tasks.notify_shipping_partner")
+        and 'error="PartnerUnavailable: HTTP 503"' in r.getMessage()
+        for r in caplog.records
+    )

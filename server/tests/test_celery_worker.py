@@ -1,0 +1,102 @@
+"""End to end with a real Celery worker process consuming from the real Redis: an order placed
+through the API gets its PDF invoice and its e-mail record, and the worker logs each task."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from shop.invoices.models import Invoice, InvoiceStatus
+from shop.invoices.services import invoice_path
+from shop.notifications.models import EmailNotification, EmailStatus
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+SERVER = Path(__file__).resolve().parents[1]
+
+
+def wait_for(condition, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"gave up after {timeout}s waiting for {what}")
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker(tmp_path, use_broker):
+    """Starts `bin/worker` (the command `make worker` and Docker run) on a queue of its own."""
+    from config.celery import app
+
+    queue = f"shop-e2e-{uuid.uuid4().hex[:8]}"
+    saved_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    use_broker(settings.CELERY_BROKER_URL)
+    log = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_RESULT_BACKEND": settings.CELERY_RESULT_BACKEND or "",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "EMAIL_URL": f"filemail://{tmp_path / 'mail'}",
+        "LOG_LEVEL": "INFO",
+        "WORKER_CONCURRENCY": "1",
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(SERVER / "bin" / "worker")], cwd=SERVER, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for(lambda: "ready" in log.read_text(), timeout=60, what="the worker to be ready")
+        yield process, log, tmp_path / "mail"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        app.conf.task_default_queue = saved_queue
+
+
+def test_a_real_worker_makes_the_invoice_and_sends_the_email(worker, client_for, alice, make_product):
+    _process, log, mail_dir = worker
+    product = make_product("Mug", price="9.90", stock=5)
+    response = client_for(alice).post("/api/orders/", {"items": [{"product": product.pk, "quantity": 2}]})
+    assert response.status_code == 201
+    order_id = response.json()["id"]
+
+    wait_for(
+        lambda: EmailNotification.objects.filter(order_id=order_id, status=EmailStatus.SENT).exists(),
+        timeout=60,
+        what="the confirmation e-mail to be sent",
+    )
+    assert Invoice.objects.get(order_id=order_id).status == InvoiceStatus.READY
+    assert invoice_path(order_id).read_bytes().startswith(b"%PDF")
+    (message,) = list(mail_dir.iterdir())
+    assert "invoice-order-" in message.read_text()
+    text = log.read_text()
+    for line in (
+        "event=task_started task=shop.invoices.tasks.generate_invoice",
+        "event=task_succeeded task=shop.invoices.tasks.generate_invoice",
+        "event=task_succeeded task=shop.notifications.tasks.send_order_confirmation",
+    ):
+        assert line in text, f"{line!r} not in the worker log:\n{text}"
+    assert f"order_id={order_id}" in text
+    assert client_for(alice).get(f"/api/orders/{order_id}/report/").status_code == 200
