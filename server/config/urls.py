@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+
 from shop.api import health
 from shop.api import views as api_views
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+
 from shop.invoices.models import Invoice, InvoiceStatus
 from shop.invoices.services import invoice_path
 from shop.notifications.models import EmailNotification, EmailStatus

@@ -82,7 +82,7 @@ MEMCACHED_LOCATION = env.list("MEMCACHED_LOCATION", default=[])
 if MEMCACHED_LOCATION:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "BACKEND": "shop.api.cache.FailOpenPyMemcacheCache",
             "LOCATION": MEMCACHED_LOCATION,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="shop"),
             "OPTIONS": {
@@ -94,6 +94,11 @@ if MEMCACHED_LOCATION:
                 "connect_timeout": env.float("MEMCACHED_CONNECT_TIMEOUT", default=0.2),
                 "timeout": env.float("MEMCACHED_TIMEOUT", default=0.2),
                 "no_delay": True,
+                # A failing server is tried again after retry_timeout, then skipped (no network
+                # wait at all) for dead_timeout seconds before it is given another chance.
+                "retry_attempts": 2,
+                "retry_timeout": 1,
+                "dead_timeout": env.int("MEMCACHED_DEAD_TIMEOUT", default=10),
             },
         }
     }

@@ -30,7 +30,7 @@ if not MEMCACHED_LOCATION and _reachable("127.0.0.1", 11211):  # noqa: F405
     MEMCACHED_LOCATION = ["127.0.0.1:11211"]
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "BACKEND": "shop.api.cache.FailOpenPyMemcacheCache",
             "LOCATION": MEMCACHED_LOCATION,
             "OPTIONS": {"use_pooling": True, "ignore_exc": True, "connect_timeout": 0.2, "timeout": 0.2},
         }

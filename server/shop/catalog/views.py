@@ -1,11 +1,15 @@
 """Product endpoints: a view per resource, each method validate → service → serialize."""
 
+from functools import partial
+
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from shop.api.cache import cached_json, store_after_render
 from shop.api.permissions import IsStaffOrReadOnly
 
+from .cache import cached_product_list, store_product_list
 from .filters import ProductFilter
 from .selectors import product_get, product_list
 from .serializers import ProductInputSerializer, ProductOutputSerializer
@@ -21,8 +25,12 @@ class ProductListView(GenericAPIView):
         return product_list()
 
     def get(self, request):
+        body, version = cached_product_list(request)
+        if body is not None:
+            return cached_json(body)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(ProductOutputSerializer(page, many=True).data)
+        response = self.get_paginated_response(ProductOutputSerializer(page, many=True).data)
+        return store_after_render(response, partial(store_product_list, request, version))
 
     def post(self, request):
         serializer = ProductInputSerializer(data=request.data)

@@ -12,6 +12,7 @@ from shop.accounts.models import User
 from shop.api.error_codes import ApiErrorCode
 from shop.api.exceptions import ApplicationError
 from shop.catalog.models import Product
+from shop.catalog.signals import stock_changed
 
 from .error_codes import OrderErrorCode
 from .lock_objects import order_for_update, products_for_update
@@ -127,6 +128,7 @@ def place_order(
     for line in lines:
         products[line.product_id].stock -= line.quantity
     Product.objects.bulk_update(products.values(), ["stock"])
+    stock_changed.send(sender=__name__, product_ids=list(products))
 
     order = Order.objects.create(user=user, status=OrderStatus.PENDING, total_price=total)
     OrderItem.objects.bulk_create(
@@ -199,3 +201,4 @@ def _restock(order: Order) -> None:
     for product in products:
         product.stock += quantities[product.pk]
     Product.objects.bulk_update(products, ["stock"])
+    stock_changed.send(sender=__name__, product_ids=list(quantities))

@@ -1,13 +1,17 @@
 """Order endpoints: validate → service or selector → serialize."""
 
+from functools import partial
+
 from django.http import FileResponse, Http404
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
+from shop.api.cache import cached_json, store_after_render
 from shop.invoices.services import ready_invoice_file
 
+from .cache import cached_order_detail, store_order_detail
 from .filters import AdminOrderFilter, OrderFilter
 from .selectors import order_get_for, order_list_all, order_list_for_user
 from .serializers import OrderCreateInputSerializer, OrderOutputSerializer, OrderStatusInputSerializer
@@ -55,7 +59,15 @@ class OrderDetailView(GenericAPIView):
     serializer_class = OrderOutputSerializer
 
     def get(self, request, pk: int):
-        return Response(OrderOutputSerializer(order_get_for(user=request.user, order_id=pk)).data)
+        cached, version = cached_order_detail(pk)
+        if cached is not None:
+            owner_id, body = cached
+            if not (request.user.is_staff or owner_id == request.user.pk):
+                raise Http404  # the same answer as for an order that does not exist
+            return cached_json(body)
+        order = order_get_for(user=request.user, order_id=pk)
+        response = Response(OrderOutputSerializer(order).data)
+        return store_after_render(response, partial(store_order_detail, pk, version, order.user_id))
 
     def patch(self, request, pk: int):
         serializer = OrderStatusInputSerializer(data=request.data)

@@ -4,6 +4,7 @@ openapi.yaml and every operation has a route and a view method."""
 import re
 
 from django.urls import URLPattern, URLResolver, get_resolver
+
 from shop.api.middleware import DOCUMENTATION_PATHS
 from shop.api.spec import HTTP_METHODS, spec_document
 

@@ -1,6 +1,7 @@
 """The DRF exception handler: nested serializer errors become field paths."""
 
 from rest_framework import exceptions, serializers
+
 from shop.api.exceptions import flatten_errors, problem_exception_handler
 
 

@@ -1,6 +1,6 @@
 import pytest
-from shop.api import health
 
+from shop.api import health
 from tests.api.test_middleware import assert_problem
 
 pytestmark = pytest.mark.django_db

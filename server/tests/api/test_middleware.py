@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from shop.api.middleware import ResponseContractViolation
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@
 from decimal import Decimal
 
 import pytest
-from shop.catalog.models import Product
 
+from shop.catalog.models import Product
 from tests.api.test_middleware import assert_problem
 
 pytestmark = pytest.mark.django_db

@@ -4,10 +4,10 @@ from io import BytesIO
 
 import pytest
 from pypdf import PdfReader
+
 from shop.invoices.models import Invoice, InvoiceStatus
 from shop.invoices.services import generate_invoice, invoice_path
 from shop.orders.outbox import record_order_placed  # noqa: F401 - the rows come with the order
-
 from tests.api.test_middleware import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -54,11 +54,14 @@ def test_running_it_again_rewrites_the_same_file(alices_order):
     assert Invoice.objects.filter(order=alices_order).count() == 1
 
 
-def test_the_report_is_404_until_it_exists_then_streams_the_pdf(client_for, alice, alices_order):
+def test_the_report_is_404_until_it_exists_then_streams_the_pdf(
+    client_for, alice, alices_order, django_capture_on_commit_callbacks
+):
     client = client_for(alice)
     assert client.get(f"/api/orders/{alices_order.pk}/").json()["report_url"] is None
     assert_problem(client.get(f"/api/orders/{alices_order.pk}/report/"), 404, "not_found")
-    generate_invoice(order_id=alices_order.pk)
+    with django_capture_on_commit_callbacks(execute=True):  # as the worker's write commits
+        generate_invoice(order_id=alices_order.pk)
     body = client.get(f"/api/orders/{alices_order.pk}/").json()
     assert body["report_url"] == f"/api/orders/{alices_order.pk}/report/"
     response = client.get(body["report_url"])

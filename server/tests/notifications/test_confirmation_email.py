@@ -2,6 +2,7 @@
 
 import pytest
 from django.core import mail
+
 from shop.invoices.services import generate_invoice
 from shop.notifications.models import EmailNotification, EmailStatus
 from shop.notifications.services import InvoiceNotReady, send_order_confirmation

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from django.db import connection
+
 from shop.api.exceptions import ApplicationError
 from shop.catalog.models import Product
 from shop.orders.models import IdempotencyKey, Order, OrderItem

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from shop.orders.models import Order
 
+from shop.orders.models import Order
 from tests.api.test_middleware import assert_problem
 
 pytestmark = pytest.mark.django_db

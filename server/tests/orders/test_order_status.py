@@ -1,9 +1,9 @@
 """PATCH /api/orders/{id}/: the transition table per role, restocking, history."""
 
 import pytest
+
 from shop.orders.models import Order
 from shop.orders.transitions import OWNER_TRANSITIONS, STAFF_TRANSITIONS
-
 from tests.api.test_middleware import assert_problem
 
 pytestmark = pytest.mark.django_db

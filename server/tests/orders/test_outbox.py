@@ -9,9 +9,10 @@ import pytest
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
+
 from shop.invoices.models import Invoice, InvoiceStatus
 from shop.notifications.models import EmailNotification, EmailStatus
-from shop.orders.outbox import resume_pending_work
+from shop.orders.outbox import enqueue_order_placed, resume_pending_work
 from shop.orders.services import place_order
 from shop.shipping.models import ShippingNotification, ShippingStatus
 
@@ -37,7 +38,7 @@ def test_a_placed_order_gets_its_invoice_and_email_after_commit(
     client = client_for(alice)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         order_id = client.post("/api/orders/", {"items": [{"product": mug.pk, "quantity": 2}]}).json()["id"]
-    assert len(callbacks) == 1
+    assert [c.args for c in callbacks if getattr(c, "func", None) is enqueue_order_placed] == [(order_id,)]
     invoice = Invoice.objects.get(order_id=order_id)
     assert invoice.status == InvoiceStatus.READY and invoice.enqueued_at is not None
     assert EmailNotification.objects.get(order_id=order_id).status == EmailStatus.SENT

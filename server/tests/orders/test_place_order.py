@@ -3,8 +3,8 @@
 from decimal import Decimal
 
 import pytest
-from shop.orders.models import IdempotencyKey, Order, OrderItem, OrderStatusChange
 
+from shop.orders.models import IdempotencyKey, Order, OrderItem, OrderStatusChange
 from tests.api.test_middleware import assert_problem
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,7 @@
 """The shipping partner call: payload, idempotency header, retries only when worth it."""
 
 import pytest
+
 from shop.orders.models import OrderStatus
 from shop.orders.services import change_order_status
 from shop.shipping.models import ShippingAttempt, ShippingNotification, ShippingStatus

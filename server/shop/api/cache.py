@@ -1,0 +1,101 @@
+"""Caching of whole response bodies, never stale and failing open.
+
+Each cached body is stored together with the *version* of the data it was built from, and is
+valid only while the version key still holds that version. Readers fetch both in one round trip
+(`get_many`) and read the version *before* they read the database; writers bump the version
+*after* their transaction commits. A reader that raced a writer therefore stores its body under
+the old version, where nobody will ever accept it: no window in which stale data is re-cached.
+
+Memcached being down or slow reads as a miss (pymemcache `ignore_exc` and short timeouts); the
+backend below logs a warning when it gives up on a server.
+"""
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache import cache
+from django.core.cache.backends.memcached import PyMemcacheCache
+from django.http import HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from pymemcache.client.hash import HashClient
+
+logger = logging.getLogger(__name__)
+
+
+class _LoggingHashClient(HashClient):
+    def _mark_failed_server(self, server) -> None:
+        logger.warning("event=cache_unavailable server=%s:%s action=serve_from_database", *server)
+        super()._mark_failed_server(server)
+
+
+class FailOpenPyMemcacheCache(PyMemcacheCache):
+    """Django's PyMemcacheCache, logging a warning when a server fails (the client fails open)."""
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = _LoggingHashClient
+
+
+def hashed_key(prefix: str, text: str) -> str:
+    """A key of bounded length (Memcached allows 250 bytes) whatever `text` is."""
+    return f"{prefix}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def _fresh_version() -> int:
+    # Time-based, so a version key that was evicted never comes back with an old value.
+    return time.time_ns()
+
+
+class VersionedBodies:
+    """Bodies valid while their version key holds the version they were stored with."""
+
+    def lookup(self, key: str, version_key: str) -> tuple[Any | None, int]:
+        """Returns (payload or None, the current version to store a fresh payload under)."""
+        values = cache.get_many([key, version_key])
+        version = values.get(version_key)
+        if version is None:
+            cache.add(version_key, _fresh_version(), timeout=None)
+            version = cache.get(version_key) or _fresh_version()
+        entry = values.get(key)
+        if entry is not None and entry[0] == version:
+            return entry[1], version
+        return None, version
+
+    def store(self, key: str, version: int, payload: Any, timeout: int) -> None:
+        cache.set(key, (version, payload), timeout=timeout)
+
+    def bump(self, version_key: str) -> None:
+        """Invalidates every body stored under the current version."""
+        try:
+            cache.incr(version_key)
+        except ValueError:  # missing (or Memcached down): any new value invalidates
+            cache.set(version_key, _fresh_version(), timeout=None)
+
+
+bodies = VersionedBodies()
+
+
+def mark_cached(response: HttpResponse, *, hit: bool) -> HttpResponse:
+    """`X-Cache: HIT|MISS`; these responses depend on the caller's token and are never shared."""
+    response["X-Cache"] = "HIT" if hit else "MISS"
+    patch_cache_control(response, private=True)
+    patch_vary_headers(response, ["Authorization"])
+    return response
+
+
+def cached_json(body: bytes) -> HttpResponse:
+    return mark_cached(HttpResponse(body, content_type="application/json"), hit=True)
+
+
+def store_after_render(response, store: Callable[[bytes], None]):
+    """Stores the final bytes of a 200 response once DRF has rendered it."""
+
+    def callback(rendered):
+        if rendered.status_code == 200:
+            store(rendered.content)
+
+    response.add_post_render_callback(callback)
+    return mark_cached(response, hit=False)

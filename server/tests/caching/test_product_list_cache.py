@@ -1,0 +1,115 @@
+"""The product list cache on a real Memcached: hits, misses, invalidation after commit, TTL,
+and failing open."""
+
+import logging
+import time
+
+import pytest
+
+from shop.orders.services import change_order_status, place_order
+
+pytestmark = [pytest.mark.memcached, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def lamp(make_product):
+    return make_product("Lamp", price="20.00", stock=10, category="home")
+
+
+@pytest.fixture
+def client(client_for, alice):
+    return client_for(alice)
+
+
+def stock_in_list(client, product) -> int:
+    response = client.get("/api/products/")
+    assert response.status_code == 200
+    return next(p["stock"] for p in response.json()["results"] if p["id"] == product.pk)
+
+
+def test_first_read_misses_second_hits_with_the_same_body(client, lamp):
+    first = client.get("/api/products/?category=home")
+    second = client.get("/api/products/?category=home")
+    assert (first["X-Cache"], second["X-Cache"]) == ("MISS", "HIT")
+    assert first.content == second.content
+    for response in (first, second):
+        assert "private" in response["Cache-Control"]
+        assert "Authorization" in response["Vary"]
+
+
+def test_the_key_is_the_normalized_query(client, lamp):
+    assert client.get("/api/products/?category=home&page_size=5")["X-Cache"] == "MISS"
+    assert client.get("/api/products/?page_size=5&category=home")["X-Cache"] == "HIT"
+    assert client.get("/api/products/?page_size=6&category=home")["X-Cache"] == "MISS"
+    assert client.get("/api/products/?category=books")["X-Cache"] == "MISS"
+
+
+def test_a_huge_query_string_still_caches(client, lamp):
+    query = "&".join(f"unused{i}={'x' * 40}" for i in range(40))  # far past 250 bytes
+    assert client.get(f"/api/products/?{query}")["X-Cache"] == "MISS"
+    assert client.get(f"/api/products/?{query}")["X-Cache"] == "HIT"
+
+
+def test_a_hit_costs_no_query_beyond_authentication(client, lamp, django_assert_num_queries):
+    client.get("/api/products/")
+    with django_assert_num_queries(1) as captured:  # the JWT user lookup
+        assert client.get("/api/products/")["X-Cache"] == "HIT"
+    assert "accounts_user" in captured.captured_queries[0]["sql"]
+
+
+def test_a_product_update_shows_at_once(client, client_for, staff, lamp):
+    client.get("/api/products/")
+    client_for(staff).patch(f"/api/products/{lamp.pk}/", {"stock": 99})
+    response = client.get("/api/products/")
+    assert response["X-Cache"] == "MISS"
+    assert response.json()["results"][0]["stock"] == 99
+
+
+def test_a_created_product_shows_at_once(client, client_for, staff, lamp):
+    client.get("/api/products/")
+    client_for(staff).post(
+        "/api/products/", {"name": "Rug", "price": "50.00", "stock": 1, "category": "home"}
+    )
+    assert [p["name"] for p in client.get("/api/products/").json()["results"]] == ["Lamp", "Rug"]
+
+
+def test_a_deleted_product_disappears_at_once(client, client_for, staff, lamp):
+    client.get("/api/products/")
+    client_for(staff).delete(f"/api/products/{lamp.pk}/")
+    assert client.get("/api/products/").json()["count"] == 0
+
+
+def test_placing_and_cancelling_an_order_show_in_the_stock(client, alice, lamp):
+    assert stock_in_list(client, lamp) == 10
+    order, _ = place_order(user=alice, items=[{"product": lamp.pk, "quantity": 3}])
+    assert stock_in_list(client, lamp) == 7
+    client.get("/api/products/")
+    change_order_status(order_id=order.pk, actor=alice, status="cancelled")
+    assert stock_in_list(client, lamp) == 10
+
+
+def test_ttl_is_honoured(client, lamp, settings):
+    settings.PRODUCT_LIST_CACHE_TTL = 2  # memcached counts whole seconds: 1 may expire at once
+    client.get("/api/products/")
+    assert client.get("/api/products/")["X-Cache"] == "HIT"
+    time.sleep(3.1)
+    assert client.get("/api/products/")["X-Cache"] == "MISS"
+
+
+@pytest.fixture
+def memcached_down(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "shop.api.cache.FailOpenPyMemcacheCache",
+            "LOCATION": "127.0.0.1:1",  # nothing listens there
+            "OPTIONS": {"ignore_exc": True, "connect_timeout": 0.2, "timeout": 0.2, "retry_attempts": 1},
+        }
+    }
+
+
+def test_memcached_down_still_answers_from_the_database(client, lamp, memcached_down, caplog):
+    with caplog.at_level(logging.WARNING, logger="shop.api.cache"):
+        responses = [client.get("/api/products/") for _ in range(3)]
+    assert [(r.status_code, r["X-Cache"]) for r in responses] == [(200, "MISS")] * 3
+    assert responses[0].json()["results"][0]["name"] == "Lamp"
+    assert "event=cache_unavailable server=127.0.0.1:1" in caplog.text
