@@ -3,9 +3,11 @@ and DEBUG) every response after. Violations become problem details with the righ
 stock openapi-core Django middleware is not used because it answers in its own error shape, with
 the wrong statuses, and crashes on bodies that are not UTF-8 (see the foundation issue)."""
 
+import functools
 import json
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -30,23 +32,53 @@ class ResponseContractViolation(AssertionError):
 
 
 class SpecRequest:
-    """The request as openapi-core's protocol wants it, with the path already matched."""
+    """A request as openapi-core's protocol wants it, with its path already matched."""
 
-    def __init__(self, request: HttpRequest, path_pattern: str, path_params: dict[str, str]) -> None:
-        self.request = request
+    host_url = "http://localhost"  # the spec's only server is "/": any host matches
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        path_pattern: str,
+        path_params: dict[str, str],
+        query: tuple[tuple[str, str], ...],
+        headers: tuple[tuple[str, str], ...],
+        body: bytes = b"",
+        content_type: str = "",
+    ) -> None:
+        self.method = method
+        self.path = path
         self.path_pattern = path_pattern
+        self.body = body
+        self.content_type = content_type
         self.parameters = RequestParameters(
             path=path_params,
-            query=ImmutableMultiDict([(k, v) for k, values in request.GET.lists() for v in values]),
-            header=Headers(request.headers.items()),
-            cookie=ImmutableMultiDict(request.COOKIES),
+            query=ImmutableMultiDict(query),
+            header=Headers(headers),
+            cookie=ImmutableMultiDict(),
         )
 
-    host_url = property(lambda self: self.request._current_scheme_host)
-    path = property(lambda self: self.request.path)
-    method = property(lambda self: self.request.method.lower())
-    body = property(lambda self: self.request.body)
-    content_type = property(lambda self: self.request.META.get("CONTENT_TYPE", ""))
+
+@dataclass(frozen=True)
+class Problem:
+    """What a rejected request is answered; immutable, so a remembered outcome can be reused."""
+
+    status: int
+    code: str
+    detail: str
+    errors: tuple[tuple[tuple[str, str], ...], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def response(self) -> HttpResponse:
+        return problem_response(
+            status=self.status,
+            code=self.code,
+            detail=self.detail,
+            errors=[dict(error) for error in self.errors],
+            headers=dict(self.headers),
+        )
 
 
 def _media_type(content_type: str) -> str:
@@ -119,6 +151,68 @@ def _undocumented_media_type(spec_request: SpecRequest, status: int, media_type:
     return []
 
 
+def _body_problem(body: bytes, content_type: str, media_types: tuple[str, ...]) -> Problem | None:
+    media_type = _media_type(content_type)
+    if media_type not in media_types:
+        return Problem(
+            status=415,
+            code=ApiErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            detail=f"Send the body as {', '.join(media_types)}.",
+        )
+    reason = _json_problem(body) if body else None
+    return Problem(status=400, code=ApiErrorCode.PARSE_ERROR, detail=reason) if reason else None
+
+
+def _auth_shape(value: str) -> str:
+    """What request validation can see of an Authorization header: its scheme, not the secret."""
+    return value.split(" ", 1)[0] + " <credentials>" if value else ""
+
+
+def validate_request(spec_request: SpecRequest) -> Problem | None:
+    """The contract's verdict on a request: None, or the problem to answer with."""
+    errors = list(openapi().iter_request_errors(spec_request))
+    if not errors:
+        return None
+    if any(isinstance(e, request_errors.SecurityValidationError) for e in errors):
+        return Problem(
+            status=401,
+            code=ApiErrorCode.NOT_AUTHENTICATED,
+            detail="Authentication credentials were not provided.",
+            headers=(("WWW-Authenticate", 'Bearer realm="api"'),),
+        )
+    field_errors = _request_field_errors(errors)
+    return Problem(
+        status=400,
+        code=ApiErrorCode.VALIDATION_ERROR,
+        detail=f"The request has {len(field_errors)} invalid field(s).",
+        errors=tuple(tuple(error.items()) for error in field_errors),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def validate_bodyless_request(
+    method: str,
+    path: str,
+    path_pattern: str,
+    path_params: tuple[tuple[str, str], ...],
+    query: tuple[tuple[str, str], ...],
+    headers: tuple[tuple[str, str], ...],
+) -> Problem | None:
+    """`validate_request`, remembered: a request without a body is judged by its path, query and
+    the few headers the contract reads, so the same inputs always get the same verdict. This keeps
+    validation (about 2 ms in openapi-core) off the hot read paths; memory stays bounded."""
+    return validate_request(
+        SpecRequest(
+            method=method,
+            path=path,
+            path_pattern=path_pattern,
+            path_params=dict(path_params),
+            query=query,
+            headers=headers,
+        )
+    )
+
+
 class OpenAPIValidationMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -141,49 +235,45 @@ class OpenAPIValidationMiddleware:
                 detail=f"Method {request.method} is not allowed here.",
                 headers={"Allow": ", ".join(m.upper() for m in route.methods)},
             )
-        spec_request = SpecRequest(request, route.template, path_params)
-        problem = self._request_problem(request, spec_request, route.body_media_types[method])
+
+        media_types = route.body_media_types[method]
+        body = request.body
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if media_types and (body or content_type):
+            problem = _body_problem(body, content_type, media_types)
+            if problem is not None:
+                return problem.response()
+
+        query = tuple((k, v) for k, values in request.GET.lists() for v in values)
+        headers = tuple(
+            (name, request.headers[name]) for name in route.header_params[method] if name in request.headers
+        )
+        authorization = _auth_shape(request.headers.get("Authorization", ""))
+        if authorization:
+            headers += (("Authorization", authorization),)
+        spec_request = SpecRequest(
+            method=method,
+            path=path,
+            path_pattern=route.template,
+            path_params=path_params,
+            query=query,
+            headers=headers,
+            body=body,
+            content_type=content_type,
+        )
+        if body:
+            problem = validate_request(spec_request)
+        else:
+            problem = validate_bodyless_request(
+                method, path, route.template, tuple(path_params.items()), query, headers
+            )
         if problem is not None:
-            return problem
+            return problem.response()
 
         response = self.get_response(request)
         if self.validate_responses:
             self._check_response(spec_request, response)
         return response
-
-    def _request_problem(
-        self, request: HttpRequest, spec_request: SpecRequest, media_types: tuple[str, ...]
-    ) -> HttpResponse | None:
-        body = request.body
-        if media_types and (body or request.content_type):
-            media_type = _media_type(request.META.get("CONTENT_TYPE", ""))
-            if media_type not in media_types:
-                return problem_response(
-                    status=415,
-                    code=ApiErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                    detail=f"Send the body as {', '.join(media_types)}.",
-                )
-            reason = _json_problem(body) if body else None
-            if reason:
-                return problem_response(status=400, code=ApiErrorCode.PARSE_ERROR, detail=reason)
-
-        errors = list(openapi().iter_request_errors(spec_request))
-        if not errors:
-            return None
-        if any(isinstance(e, request_errors.SecurityValidationError) for e in errors):
-            return problem_response(
-                status=401,
-                code=ApiErrorCode.NOT_AUTHENTICATED,
-                detail="Authentication credentials were not provided.",
-                headers={"WWW-Authenticate": 'Bearer realm="api"'},
-            )
-        field_errors = _request_field_errors(errors)
-        return problem_response(
-            status=400,
-            code=ApiErrorCode.VALIDATION_ERROR,
-            detail=f"The request has {len(field_errors)} invalid field(s).",
-            errors=field_errors,
-        )
 
     def _check_response(self, spec_request: SpecRequest, response: HttpResponse) -> None:
         media_type = _media_type(response.get("Content-Type", ""))

@@ -22,6 +22,7 @@ class SpecRoute:
     template: str
     regex: re.Pattern[str]
     body_media_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    header_params: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -50,6 +51,16 @@ def _template_regex(template: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}$")
 
 
+def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+    """Follows a local `$ref` ("#/components/parameters/Id")."""
+    while "$ref" in node:
+        target: Any = spec_document()
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
 @functools.cache
 def spec_routes() -> tuple[SpecRoute, ...]:
     routes = []
@@ -59,7 +70,16 @@ def spec_routes() -> tuple[SpecRoute, ...]:
             for method, operation in path_item.items()
             if method in HTTP_METHODS
         }
-        routes.append(SpecRoute(template, _template_regex(template), media_types))
+        headers = {
+            method: tuple(
+                _resolve(param)["name"]
+                for param in [*path_item.get("parameters", []), *operation.get("parameters", [])]
+                if _resolve(param)["in"] == "header"
+            )
+            for method, operation in path_item.items()
+            if method in HTTP_METHODS
+        }
+        routes.append(SpecRoute(template, _template_regex(template), media_types, headers))
     return tuple(routes)
 
 
