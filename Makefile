@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate demo test lint fmt spec-lint worker beat clean
+.PHONY: help install run migrate demo test contract client docs lint fmt spec-lint worker beat clean
 
 help: ## List every target with its description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,6 +40,16 @@ beat: install ## Start Celery beat, which runs the outbox sweeper every minute (
 
 test: install ## Run the whole suite with coverage (>= 90%); real services when reachable
 	$(BIN)/pytest --cov --cov-report=term
+
+contract: install ## Only the contract tests: live stack, schemathesis, generated client, curl examples
+	$(BIN)/pytest contract_tests -v
+
+client: install ## Generate the Python client from openapi.yaml into build/client/
+	$(BIN)/openapi-python-client generate --path openapi.yaml --config contract_tests/client-config.yaml \
+		--output-path build/client --overwrite
+
+docs: install ## Rewrite the README's curl examples from openapi.yaml
+	$(BIN)/python contract_tests/curl_examples.py --write
 
 lint: install spec-lint ## ruff (lint + format check) and the spec validator
 	$(BIN)/ruff check .

@@ -1,10 +1,25 @@
 """Filters of the order lists (django-filter)."""
 
+from datetime import UTC, datetime
+
 import django_filters
 
 from shop.catalog.filters import StableOrderingFilter
 
 from .models import Order, OrderStatus
+
+
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """RFC 3339 allows offsets up to ±23:59, PostgreSQL only ±15:59: compare in UTC. An instant
+    beyond the calendar once in UTC (year 0 or 10000) is clamped to its first or last moment."""
+
+    def filter(self, qs, value):
+        if value is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:
+                value = (datetime.min if value.year < 2 else datetime.max).replace(tzinfo=UTC)
+        return super().filter(qs, value)
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -17,8 +32,8 @@ class OrderFilter(django_filters.FilterSet):
 
 class AdminOrderFilter(OrderFilter):
     user = django_filters.NumberFilter(field_name="user_id")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = StableOrderingFilter(fields=("created_at", "total_price"))
 
     class Meta:

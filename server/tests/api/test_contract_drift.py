@@ -65,3 +65,21 @@ def test_the_spec_is_valid_openapi_31():
     spec, _ = read_from_filename(str(settings.OPENAPI_SPEC_PATH))
     validate(spec)
     assert spec["openapi"].startswith("3.1")
+
+
+def test_the_spec_has_no_duplicate_keys():
+    """YAML keeps the last of two equal keys silently, and the validator cannot see it."""
+    import yaml
+    from django.conf import settings
+
+    class StrictLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node, deep=False):
+        keys = [loader.construct_object(key, deep=deep) for key, _ in node.value]
+        duplicates = sorted({str(k) for k in keys if keys.count(k) > 1})
+        assert not duplicates, f"duplicate keys {duplicates} at line {node.start_mark.line + 1}"
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    yaml.load(settings.OPENAPI_SPEC_PATH.read_text(), StrictLoader)

@@ -107,3 +107,21 @@ def test_product_list_queries_do_not_grow_with_page_size(
         make_product(f"Q{i}")
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(client.get("/api/products/?page_size=100").json()["results"]) == 35
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("created_after=1677-09-28T16:56:01-17:30", "all"),  # an offset PostgreSQL refuses as such
+        ("created_after=0001-01-01T00:00:00%2B23:59", "all"),  # before year 1 once in UTC
+        ("created_before=9999-12-31T23:59:59-23:59", "all"),  # after year 9999 once in UTC
+        ("created_after=9999-12-31T23:59:59-23:59", "none"),
+    ],
+)
+def test_admin_date_filters_take_any_rfc3339_offset(
+    client_for, place, alice, staff, products, query, expected
+):
+    order = place(alice, (products[0], 1))
+    response = client_for(staff).get(f"/api/admin/orders/?{query}")
+    assert response.status_code == 200
+    assert ids(response) == ([order.pk] if expected == "all" else [])

@@ -1,0 +1,28 @@
+"""Contract tests run against the live stack (contract_tests/stack.py), started once per session.
+They need PostgreSQL, Redis and Memcached: missing ones skip the tests with a reason naming them,
+or fail them when REQUIRE_SERVICES=1 (CI)."""
+
+import os
+
+import pytest
+
+from contract_tests.stack import live_stack, reachable
+
+SERVICES = {
+    "PostgreSQL": ("127.0.0.1", 5432),
+    "Redis": ("127.0.0.1", 6379),
+    "Memcached": ("127.0.0.1", 11211),
+}
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """A fresh stack per test module: fuzzing and scenarios must not see each other's data."""
+    missing = [name for name, address in SERVICES.items() if not reachable(*address)]
+    if missing:
+        message = f"needs {', '.join(missing)} on localhost for the live stack"
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"REQUIRE_SERVICES=1 and this test {message}", pytrace=False)
+        pytest.skip(message)
+    with live_stack() as running:
+        yield running

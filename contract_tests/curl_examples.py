@@ -1,0 +1,183 @@
+"""Renders one curl example per operation of openapi.yaml, from the spec's own examples, in the
+order a user would try them, and keeps the README's copy in step.
+
+    python contract_tests/curl_examples.py --write   # `make docs`: rewrite the README section
+    python contract_tests/curl_examples.py --check   # exit 1 if the README is out of date
+
+The commands use shell variables: BASE (the server), TOKEN / ADMIN_TOKEN (access tokens of a
+customer and a staff user), REFRESH, PRODUCT_ID, PRODUCT_ID_2, ORDER_ID.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC = REPO / "openapi.yaml"
+README = REPO / "README.md"
+START, END = "<!-- curl-examples:start -->", "<!-- curl-examples:end -->"
+
+# The order of a first session: sign up, look around, order, administer, sign out.
+WORKFLOW = [
+    "healthz",
+    "readyz",
+    "register",
+    "login",
+    "refreshToken",
+    "me",
+    "listProducts",
+    "createProduct",
+    "getProduct",
+    "updateProduct",
+    "patchProduct",
+    "createOrder",
+    "listOrders",
+    "getOrder",
+    "getOrderReport",
+    "adminListOrders",
+    "changeOrderStatus",
+    "deleteProduct",
+    "logout",
+]
+PATH_VARIABLES = {"/api/products/": "PRODUCT_ID", "/api/orders/": "ORDER_ID"}
+
+
+@dataclass(frozen=True)
+class Example:
+    operation_id: str
+    method: str
+    path: str
+    summary: str
+    command: str
+    status: int
+
+
+def _resolve(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        target: Any = spec
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _operations(spec: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, Any], list[dict[str, Any]]]]:
+    found = {}
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                params = [
+                    _resolve(spec, p) for p in [*item.get("parameters", []), *operation.get("parameters", [])]
+                ]
+                found[operation["operationId"]] = (method, path, operation, params)
+    return found
+
+
+def _url(path: str, params: list[dict[str, Any]]) -> str:
+    for prefix, variable in PATH_VARIABLES.items():
+        if path.startswith(prefix) and "{id}" in path:
+            path = path.replace("{id}", f"${variable}")
+    query = "&".join(f"{p['name']}={p['example']}" for p in params if p["in"] == "query" and "example" in p)
+    return f"$BASE{path}" + (f"?{query}" if query else "")
+
+
+def _body(spec: dict[str, Any], operation: dict[str, Any]) -> str | None:
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is None:
+        return None
+    example = content.get("example")
+    if example is None:
+        raise ValueError(f"{operation['operationId']}: the request body has no example")
+    text = json.dumps(example)
+    if "refresh" in example:
+        text = json.dumps({**example, "refresh": "$REFRESH"})
+    product_ids: list[int] = []
+    for item in example.get("items", []):
+        if item["product"] not in product_ids:
+            product_ids.append(item["product"])
+    for position, product_id in enumerate(product_ids):
+        variable = "PRODUCT_ID" if position == 0 else f"PRODUCT_ID_{position + 1}"
+        text = re.sub(rf'"product": {product_id}\b', f'"product": ${variable}', text)
+    return text
+
+
+def render(spec: dict[str, Any] | None = None) -> list[Example]:
+    spec = spec or yaml.safe_load(SPEC.read_text())
+    operations = _operations(spec)
+    if set(operations) != set(WORKFLOW):
+        raise ValueError(f"WORKFLOW and the spec differ: {sorted(set(operations) ^ set(WORKFLOW))}")
+    examples = []
+    for operation_id in WORKFLOW:
+        method, path, operation, params = operations[operation_id]
+        parts = ["curl -sS"]
+        if method != "get":
+            parts.append(f"-X {method.upper()}")
+        parts.append(f'"{_url(path, params)}"')
+        secured = operation.get("security", spec.get("security"))
+        if secured:
+            token = "ADMIN_TOKEN" if operation.get("x-staff-only") else "TOKEN"
+            parts.append(f'-H "Authorization: Bearer ${token}"')
+        for param in params:
+            if param["in"] == "header" and "example" in param:
+                parts.append(f"-H '{param['name']}: {param['example']}'")
+        body = _body(spec, operation)
+        if body is not None:
+            parts.append("-H 'Content-Type: application/json'")
+            parts.append(f"-d @- <<EOF\n{body}\nEOF" if "$" in body else f"-d '{body}'")
+        status = min(int(code) for code in operation["responses"] if code.startswith("2"))
+        examples.append(
+            Example(operation_id, method.upper(), path, operation["summary"], " ".join(parts), status)
+        )
+    return examples
+
+
+def markdown(examples: list[Example]) -> str:
+    blocks = [
+        START,
+        "<!-- Generated by `make docs` from openapi.yaml (contract_tests/curl_examples.py); do not edit. -->",
+        "",
+        "```bash",
+        "BASE=http://127.0.0.1:8000",
+        "# TOKEN / REFRESH: from login below; ADMIN_TOKEN: the same login as a staff user;",
+        "# PRODUCT_ID, ORDER_ID: the ids the create calls answer.",
+        "```",
+    ]
+    for example in examples:
+        blocks += [
+            "",
+            f"**{example.method} {example.path}** — {example.summary} → `{example.status}`",
+            "",
+            "```bash",
+            example.command,
+            "```",
+        ]
+    blocks.append(END)
+    return "\n".join(blocks)
+
+
+def updated_readme(text: str, examples: list[Example]) -> str:
+    start, end = text.index(START), text.index(END) + len(END)
+    return text[:start] + markdown(examples) + text[end:]
+
+
+def main(argv: list[str]) -> int:
+    text = README.read_text()
+    fresh = updated_readme(text, render())
+    if "--write" in argv:
+        README.write_text(fresh)
+        return 0
+    if fresh != text:
+        print("README.md's curl examples are out of date: run `make docs`.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,197 @@
+"""The real stack on loopback, for the contract tests and the benchmarks: gunicorn and a Celery
+worker started with the same scripts as the Docker image (`server/bin/prepare`, `web`, `worker`),
+production settings, a fresh PostgreSQL database, real Redis and Memcached, and a local stub for
+the shipping partner. Always stopped, whatever happens."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+SERVER = REPO / "server"
+ADMIN = ("admin", "admin-contract-pass-1")
+CUSTOMERS = (("alice", "alice-contract-pass-1"), ("bob", "bob-contract-pass-1"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class PartnerStub(http.server.ThreadingHTTPServer):
+    """Answers 201 to every POST, like the simulated partner."""
+
+    def __init__(self) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = json.dumps({"id": 101}).encode()
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/posts"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+@dataclass
+class Stack:
+    base_url: str
+    env: dict[str, str]
+    workdir: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def auth(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    def log(self, name: str) -> str:
+        return (self.workdir / f"{name}.log").read_text(errors="replace")
+
+
+def _run(args: list[str], env: dict[str, str]) -> None:
+    subprocess.run(args, cwd=SERVER, env=env, check=True, capture_output=True, timeout=300)
+
+
+def _wait_ready(stack: Stack, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if stack.processes["web"].poll() is not None:
+            raise RuntimeError(f"gunicorn exited:\n{stack.log('web')[-3000:]}")
+        try:
+            if requests.get(stack.url("/readyz"), timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"the stack was not ready after {timeout}s:\n{stack.log('web')[-3000:]}")
+
+
+def _login(stack: Stack, username: str, password: str) -> str:
+    response = requests.post(
+        stack.url("/api/auth/login/"), json={"username": username, "password": password}, timeout=10
+    )
+    response.raise_for_status()
+    return response.json()["access"]
+
+
+@contextmanager
+def live_stack(
+    *, validate_responses: bool = True, web_workers: int = 2, extra_env: dict[str, str] | None = None
+):
+    """Starts the stack; yields a Stack with tokens for admin, alice and bob; stops it."""
+    run_id = uuid.uuid4().hex[:8]
+    database = f"shop_live_{run_id}"
+    pg_url = os.environ.get("DATABASE_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    workdir = Path(tempfile.mkdtemp(prefix=f"shop-stack-{run_id}-"))
+    port = free_port()
+    partner = PartnerStub()
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_SECURE_SSL_REDIRECT": "false",  # no TLS proxy on loopback
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_STATIC_ROOT": str(workdir / "static"),
+        "DJANGO_MEDIA_ROOT": str(workdir / "media"),
+        "OPENAPI_VALIDATE_RESPONSES": "true" if validate_responses else "false",
+        "DATABASE_URL": pg_url.rsplit("/", 1)[0] + "/" + database,
+        "MEMCACHED_LOCATION": os.environ.get("MEMCACHED_LOCATION", "127.0.0.1:11211"),
+        "CACHE_KEY_PREFIX": f"live-{run_id}",
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0"),
+        "CELERY_RESULT_BACKEND": os.environ.get("CELERY_RESULT_BACKEND", "redis://127.0.0.1:6379/1"),
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_TASK_DEFAULT_QUEUE": f"shop-live-{run_id}",
+        "EXTERNAL_API_URL": partner.url,
+        "EXTERNAL_API_RETRY_BACKOFF": "0.2",
+        "EMAIL_URL": f"filemail://{workdir / 'mail'}",
+        "WEB_BIND": f"127.0.0.1:{port}",
+        "WEB_WORKERS": str(web_workers),
+        "LOG_LEVEL": "INFO",
+        "JWT_ACCESS_TOKEN_MINUTES": "240",  # outlives the longest fuzzing run
+        # The rate limits have tests of their own; here they would only turn fuzzing into 429s.
+        "THROTTLE_LOGIN_RATE": "100000/min",
+        "THROTTLE_REGISTER_RATE": "100000/min",
+        "THROTTLE_REFRESH_RATE": "100000/min",
+        "DJANGO_SUPERUSER_USERNAME": ADMIN[0],
+        "DJANGO_SUPERUSER_PASSWORD": ADMIN[1],
+        "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
+        **(extra_env or {}),
+    }
+    stack = Stack(base_url=f"http://127.0.0.1:{port}", env=env, workdir=workdir)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    try:
+        _run([str(SERVER / "bin" / "prepare")], env)
+        _run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env)
+        for name in ("web", "worker"):
+            out = (workdir / f"{name}.log").open("wb")
+            stack.processes[name] = subprocess.Popen(
+                [str(SERVER / "bin" / name)],
+                cwd=SERVER,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _wait_ready(stack)
+        for username, password in CUSTOMERS:
+            requests.post(
+                stack.url("/api/auth/register/"),
+                json={"username": username, "email": f"{username}@example.com", "password": password},
+                timeout=10,
+            ).raise_for_status()
+        for username, password in (ADMIN, *CUSTOMERS):
+            stack.tokens[username] = _login(stack, username, password)
+        yield stack
+    finally:
+        for process in stack.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in stack.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        partner.shutdown()
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        if not os.environ.get("KEEP_STACK_LOGS"):
+            shutil.rmtree(workdir, ignore_errors=True)
