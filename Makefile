@@ -8,7 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate demo test contract client docs lint fmt spec-lint worker beat clean
+COMPOSE ?= docker compose -p shop -f docker/compose.yaml --env-file docker/.env
+
+.PHONY: help install run migrate demo test contract client docs lint fmt spec-lint worker beat up down logs clean
 
 help: ## List every target with its description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -61,6 +63,21 @@ spec-lint: install ## Validate openapi.yaml against the OpenAPI 3.1 schema
 fmt: install ## Format and auto-fix with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+docker/.env: docker/.env.example
+	@sed -e "s/^DJANGO_SECRET_KEY=$$/DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')/" \
+	     -e "s/^DJANGO_SUPERUSER_PASSWORD=$$/DJANGO_SUPERUSER_PASSWORD=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(12))')/" \
+	     docker/.env.example > $@
+	@echo "Wrote $@ with a fresh secret key; the admin is: $$(grep -E '^DJANGO_SUPERUSER_(USERNAME|PASSWORD)=' $@ | cut -d= -f2 | paste -sd/)"
+
+up: docker/.env ## Build and start the full stack with Docker Compose (web on :8000, worker, beat, PostgreSQL, Redis, Memcached)
+	$(COMPOSE) up -d --build
+
+down: ## Stop the Docker Compose stack (volumes are kept; add -v by hand to drop them)
+	$(COMPOSE) down
+
+logs: ## Follow the logs of the Docker Compose stack
+	$(COMPOSE) logs -f --tail=100
 
 clean: ## Remove the virtualenv, build output and the local SQLite database
 	rm -rf $(VENV) build db.sqlite3 .coverage .pytest_cache .ruff_cache

@@ -1,8 +1,8 @@
 """schemathesis fuzzes the live stack from openapi.yaml with every check, as customers and admin."""
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path

@@ -1,7 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from shop.api import health
+from shop.api import bench, health
 from shop.api import views as api_views
 
 handler404 = "shop.api.views.not_found"
@@ -18,3 +19,6 @@ urlpatterns = [
     path("api/", include("shop.orders.urls")),
     path("admin/", admin.site.urls),
 ]
+
+if settings.BENCH_CEILING:
+    urlpatterns.append(path("bench/ceiling", bench.ceiling, name="bench-ceiling"))

@@ -170,7 +170,7 @@ def partner(settings):
 
 
 @pytest.fixture
-def use_broker():
+def use_broker(monkeypatch):
     """Switches the Celery app from in-process (eager) tasks to publishing to `url`."""
     from config.celery import app
 
@@ -184,6 +184,8 @@ def use_broker():
         app.conf.task_always_eager = url is None
         if url:
             app.conf.broker_url = url
+            # Celery reads CELERY_BROKER_URL from the environment before its own setting.
+            monkeypatch.setenv("CELERY_BROKER_URL", url)
         reset_pools()
 
     yield switch

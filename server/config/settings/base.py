@@ -172,6 +172,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# The benchmark's ceiling view (/bench/ceiling); off everywhere but `make bench`.
+BENCH_CEILING = env.bool("BENCH_CEILING", default=False)
+
 # --- Orders ---------------------------------------------------------------------------------------
 MIN_ORDER_TOTAL = Decimal(env("MIN_ORDER_TOTAL", default="1.00"))
 

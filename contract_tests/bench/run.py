@@ -1,0 +1,242 @@
+"""`make bench`: load-tests the real stack on loopback with wrk and compares every row with a
+ceiling measured in the same run (Django plus one Memcached read, no auth, no validation).
+
+    python contract_tests/bench/run.py [--scale 1000] [--seconds 10]
+
+Prints a table (req/s, p50, p99, errors, ratio to the ceiling) and writes it as JSON to
+build/bench/bench-<scale>.json. The stack runs with production settings and response validation
+off, as in production; request validation stays on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psycopg
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from contract_tests.stack import SERVER, live_stack
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE.parents[1] / "build" / "bench"
+
+
+@dataclass
+class Row:
+    name: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+    ratio: float = 0.0
+    note: str = ""
+
+
+def wrk(url: str, *, seconds: int, connections: int, threads: int = 2, **env: str) -> dict:
+    result = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(HERE / "wrk.lua"),
+            url,
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    )
+    line = next(line for line in result.stdout.splitlines() if line.startswith("BENCH_RESULT "))
+    return json.loads(line.removeprefix("BENCH_RESULT "))
+
+
+def row(name: str, measured: dict, note: str = "") -> Row:
+    seconds = measured["duration_us"] / 1e6
+    return Row(
+        name=name,
+        requests_per_s=round(measured["requests"] / seconds, 1),
+        p50_ms=round(measured["p50_us"] / 1000, 2),
+        p99_ms=round(measured["p99_us"] / 1000, 2),
+        errors=measured["socket_errors"] + measured["non_2xx"],
+        requests=measured["requests"],
+        note=note,
+    )
+
+
+def manage(stack, *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=SERVER,
+        env=stack.env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def stock_of(stack, ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(stock, units ordered) per product, straight from the database."""
+    with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
+        rows = conn.execute(
+            "SELECT p.id, p.stock, COALESCE(SUM(i.quantity), 0) FROM catalog_product p "
+            "LEFT JOIN orders_orderitem i ON i.product_id = p.id WHERE p.id = ANY(%s) GROUP BY p.id",
+            (ids,),
+        ).fetchall()
+    return {pk: (stock, ordered) for pk, stock, ordered in rows}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scale", type=int, default=int(os.environ.get("SCALE", 1000)), help="products to seed"
+    )
+    parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 10)))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
+
+    extra = {"BENCH_CEILING": "true", "LOG_LEVEL": "WARNING", "JWT_ACCESS_TOKEN_MINUTES": "240"}
+    with live_stack(
+        validate_responses=False, web_workers=int(os.environ.get("WEB_WORKERS", 2)), extra_env=extra
+    ) as stack:
+        started = time.monotonic()
+        print(manage(stack, "seed_bench", "--products", str(args.scale), "--orders", "50").strip())
+        print(f"seeded in {time.monotonic() - started:.0f}s")
+        token = stack.tokens["alice"]
+        headers = stack.auth("alice")
+        order_id = requests.get(stack.url("/api/orders/"), headers=headers, timeout=10).json()["results"][0][
+            "id"
+        ]
+        for path in ("/api/products/", f"/api/orders/{order_id}/", "/bench/ceiling"):
+            requests.get(stack.url(path), headers=headers, timeout=30)  # warm the caches
+
+        s = args.seconds
+        rows: list[Row] = []
+        rows.append(
+            row(
+                "ceiling: Django + 1 Memcached read",
+                wrk(stack.url("/bench/ceiling"), seconds=s, connections=16),
+            )
+        )
+        rows.append(
+            row(
+                "GET /api/products/ (cache hit)",
+                wrk(stack.url("/api/products/"), seconds=s, connections=16, BENCH_TOKEN=token),
+            )
+        )
+        rows.append(
+            row(
+                "GET /api/products/ (cache miss)",
+                wrk(
+                    stack.url("/api/products/"),
+                    seconds=s,
+                    connections=16,
+                    BENCH_TOKEN=token,
+                    BENCH_MODE="distinct",
+                ),
+                "a new max_price filter every request",
+            )
+        )
+        rows.append(
+            row(
+                "GET /api/orders/{id}/ (cache hit)",
+                wrk(stack.url(f"/api/orders/{order_id}/"), seconds=s, connections=16, BENCH_TOKEN=token),
+            )
+        )
+
+        spread = [
+            p["id"]
+            for p in requests.get(
+                stack.url("/api/products/?page_size=50"), headers=headers, timeout=30
+            ).json()["results"]
+        ]
+        before = stock_of(stack, spread)
+        rows.append(
+            row(
+                "POST /api/orders/, 16 clients, 50 products",
+                wrk(
+                    stack.url("/api/orders/"),
+                    seconds=s,
+                    connections=16,
+                    BENCH_TOKEN=token,
+                    BENCH_MODE="order",
+                    BENCH_PRODUCTS=",".join(map(str, spread)),
+                ),
+            )
+        )
+        hot = spread[:5]
+        before = stock_of(stack, hot)
+        measured = wrk(
+            stack.url("/api/orders/"),
+            seconds=s,
+            connections=32,
+            BENCH_TOKEN=token,
+            BENCH_MODE="order",
+            BENCH_PRODUCTS=",".join(map(str, hot)),
+        )
+        after = stock_of(stack, hot)
+        oversold = [
+            pk
+            for pk in hot
+            if after[pk][0] < 0 or before[pk][0] - after[pk][0] != after[pk][1] - before[pk][1]
+        ]
+        sold = sum(before[pk][0] - after[pk][0] for pk in hot)
+        rows.append(
+            row(
+                "POST /api/orders/, 32 clients, 5 hot products",
+                measured,
+                f"{sold} units sold; stock and order lines agree: {'yes' if not oversold else 'NO ' + str(oversold)}",
+            )
+        )
+
+    ceiling = rows[0].requests_per_s
+    for r in rows:
+        r.ratio = round(r.requests_per_s / ceiling, 2)
+    report = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        "scale": args.scale,
+        "seconds_per_row": s,
+        "web_workers": int(os.environ.get("WEB_WORKERS", 2)),
+        "rows": [asdict(r) for r in rows],
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"bench-{args.scale}.json"
+    path.write_text(json.dumps(report, indent=2))
+    print(f"\n{report['date']} · {report['machine']} · {args.scale} products · {s}s per row\n")
+    print(
+        f"| {'what':47} | {'req/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} | {'× ceiling':>9} |"
+    )
+    print(f"|{'-' * 49}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 8}|{'-' * 11}|")
+    for r in rows:
+        print(
+            f"| {r.name:47} | {r.requests_per_s:8.0f} | {r.p50_ms:7.2f} | {r.p99_ms:7.2f} | {r.errors:6d} | {r.ratio:9.2f} |"
+        )
+    for r in rows:
+        if r.note:
+            print(f"- {r.name}: {r.note}")
+    print(f"\nwritten to {path}")
+    return 1 if any(r.errors for r in rows) or "NO " in rows[-1].note else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
