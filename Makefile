@@ -10,7 +10,7 @@ PORT ?= 8000
 .DEFAULT_GOAL := help
 COMPOSE ?= docker compose -p shop -f docker/compose.yaml --env-file docker/.env
 
-.PHONY: help install run migrate demo test contract client docs lint fmt spec-lint worker beat up down logs clean
+.PHONY: help install run migrate demo test contract client docs bench lint fmt spec-lint worker beat up down logs clean
 
 help: ## List every target with its description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,6 +52,10 @@ client: install ## Generate the Python client from openapi.yaml into build/clien
 
 docs: install ## Rewrite the README's curl examples from openapi.yaml
 	$(BIN)/python contract_tests/curl_examples.py --write
+
+bench: install ## Load-test the live stack with wrk (SCALE=products, default 1000); writes build/bench/
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(BIN)/python contract_tests/bench/run.py --scale $(or $(SCALE),1000)
 
 lint: install spec-lint ## ruff (lint + format check) and the spec validator
 	$(BIN)/ruff check .

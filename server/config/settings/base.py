@@ -106,6 +106,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 PRODUCT_LIST_CACHE_TTL = env.int("PRODUCT_LIST_CACHE_TTL", default=300)
 ORDER_DETAIL_CACHE_TTL = env.int("ORDER_DETAIL_CACHE_TTL", default=60)
+USER_CACHE_TTL = env.int("USER_CACHE_TTL", default=60)
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -135,7 +136,7 @@ OPENAPI_SPEC_PATH = Path(env("OPENAPI_SPEC_PATH", default=str(REPO_DIR / "openap
 OPENAPI_VALIDATE_RESPONSES = env.bool("OPENAPI_VALIDATE_RESPONSES", default=DEBUG)
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["shop.accounts.authentication.CachedJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
