@@ -15,14 +15,19 @@ SERVICES = {
 }
 
 
-@pytest.fixture(scope="module")
-def stack():
-    """A fresh stack per test module: fuzzing and scenarios must not see each other's data."""
+def require_services() -> None:
+    """Skips the test naming the missing services, or fails it when REQUIRE_SERVICES=1 (CI)."""
     missing = [name for name, address in SERVICES.items() if not reachable(*address)]
     if missing:
         message = f"needs {', '.join(missing)} on localhost for the live stack"
         if os.environ.get("REQUIRE_SERVICES") == "1":
             pytest.fail(f"REQUIRE_SERVICES=1 and this test {message}", pytrace=False)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    """A fresh stack per test module: fuzzing and scenarios must not see each other's data."""
+    require_services()
     with live_stack() as running:
         yield running

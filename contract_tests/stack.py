@@ -84,6 +84,29 @@ class Stack:
     def log(self, name: str) -> str:
         return (self.workdir / f"{name}.log").read_text(errors="replace")
 
+    def start(self, name: str) -> subprocess.Popen:
+        """Starts server/bin/<name> (web, worker, beat) in a process group of its own."""
+        out = (self.workdir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            [str(SERVER / "bin" / name)],
+            cwd=SERVER,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return self.processes[name]
+
+    def manage(self, *args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=SERVER,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+
 
 def _run(args: list[str], env: dict[str, str]) -> None:
     subprocess.run(args, cwd=SERVER, env=env, check=True, capture_output=True, timeout=300)
@@ -113,7 +136,11 @@ def _login(stack: Stack, username: str, password: str) -> str:
 
 @contextmanager
 def live_stack(
-    *, validate_responses: bool = True, web_workers: int = 2, extra_env: dict[str, str] | None = None
+    *,
+    validate_responses: bool = True,
+    web_workers: int = 2,
+    extra_env: dict[str, str] | None = None,
+    processes: tuple[str, ...] = ("web", "worker"),
 ):
     """Starts the stack; yields a Stack with tokens for admin, alice and bob; stops it."""
     run_id = uuid.uuid4().hex[:8]
@@ -145,6 +172,7 @@ def live_stack(
         "WEB_BIND": f"127.0.0.1:{port}",
         "WEB_WORKERS": str(web_workers),
         "LOG_LEVEL": "INFO",
+        "CELERY_BEAT_SCHEDULE_FILE": str(workdir / "celerybeat-schedule"),
         "JWT_ACCESS_TOKEN_MINUTES": "240",  # outlives the longest fuzzing run
         # The rate limits have tests of their own; here they would only turn fuzzing into 429s.
         "THROTTLE_LOGIN_RATE": "100000/min",
@@ -161,16 +189,8 @@ def live_stack(
     try:
         _run([str(SERVER / "bin" / "prepare")], env)
         _run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env)
-        for name in ("web", "worker"):
-            out = (workdir / f"{name}.log").open("wb")
-            stack.processes[name] = subprocess.Popen(
-                [str(SERVER / "bin" / name)],
-                cwd=SERVER,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        for name in processes:
+            stack.start(name)
         _wait_ready(stack)
         for username, password in CUSTOMERS:
             requests.post(

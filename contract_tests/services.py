@@ -1,0 +1,94 @@
+"""Stand-ins and private instances for the fault tests: a Memcached and a Redis of their own
+(so they can be stopped and started without touching anyone else's), and a slow SMTP server."""
+
+from __future__ import annotations
+
+import re
+import socketserver
+import subprocess
+import threading
+import time
+
+from contract_tests.stack import free_port, reachable
+
+
+class Daemon:
+    """A server process in the foreground of its own, on a free loopback port."""
+
+    def __init__(self, command: list[str], port: int) -> None:
+        self.command, self.port = command, port
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not reachable("127.0.0.1", self.port):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.command[0]} did not listen on {self.port}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def memcached() -> Daemon:
+    port = free_port()
+    return Daemon(["memcached", "-u", "memcache", "-l", "127.0.0.1", "-p", str(port), "-m", "32"], port)
+
+
+def redis() -> Daemon:
+    port = free_port()
+    return Daemon(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"], port
+    )
+
+
+class SlowSMTP(socketserver.ThreadingTCPServer):
+    """Enough SMTP for Django's backend. It waits `delay` seconds before acknowledging a message's
+    data; `accepted` lists the subjects of the messages it acknowledged, `receiving` those whose
+    data it has read and not yet acknowledged."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        self.delay = 0.0
+        self.accepted: list[str] = []
+        self.receiving: list[str] = []
+        server = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, line: str) -> None:
+                self.wfile.write(f"{line}\r\n".encode())
+
+            def handle(self) -> None:
+                self.reply("220 slow-smtp ready")
+                while line := self.rfile.readline():
+                    verb = line.decode(errors="replace").strip().upper()
+                    if verb.startswith(("EHLO", "HELO")):
+                        self.reply("250 slow-smtp")
+                    elif verb == "DATA":
+                        self.reply("354 go ahead")
+                        data = b""
+                        while not data.endswith(b"\r\n.\r\n"):
+                            chunk = self.rfile.readline()
+                            if not chunk:
+                                return
+                            data += chunk
+                        subject = re.search(rb"^Subject: (.*)\r$", data, re.M)
+                        subject = subject[1].decode() if subject else ""
+                        server.receiving.append(subject)
+                        time.sleep(server.delay)
+                        server.accepted.append(subject)
+                        self.reply("250 queued")
+                    elif verb == "QUIT":
+                        self.reply("221 bye")
+                        return
+                    else:  # MAIL FROM, RCPT TO, RSET, NOOP
+                        self.reply("250 ok")
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.port = self.server_address[1]
+        threading.Thread(target=self.serve_forever, daemon=True).start()
