@@ -23,6 +23,7 @@ def _write_atomically(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
         tmp.write(content)
+    os.chmod(tmp.name, 0o644)  # mkstemp makes it 0600; the web may run as another user than the worker
     os.replace(tmp.name, path)  # readers see the old file or the new one, never half of one
 
 
