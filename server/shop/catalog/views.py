@@ -7,6 +7,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from shop.api.cache import cached_json, store_after_render
+from shop.api.pagination import CappedCountPagination
 from shop.api.permissions import IsStaffOrReadOnly
 
 from .cache import cached_product_list, store_product_list
@@ -18,6 +19,7 @@ from .services import product_create, product_retire, product_update
 
 class ProductListView(GenericAPIView):
     permission_classes = [IsStaffOrReadOnly]
+    pagination_class = CappedCountPagination
     filterset_class = ProductFilter
     serializer_class = ProductOutputSerializer
 

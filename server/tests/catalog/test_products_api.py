@@ -159,3 +159,27 @@ def test_it_retires_products_on_delete(client_for, staff, catalog):
     assert product.is_active is False
     assert_problem(client.delete(f"/api/products/{product.pk}/"), 404, "not_found")
     assert_problem(client.patch(f"/api/products/{product.pk}/", {"stock": 1}), 404, "not_found")
+
+
+def test_the_count_is_exact_up_to_the_cap_then_capped(client_for, alice, make_product, monkeypatch):
+    from shop.api.pagination import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "count_cap", 5)
+    for i in range(7):
+        make_product(f"P{i}")
+    client = client_for(alice)
+    body = client.get("/api/products/?page_size=2").json()
+    assert (body["count"], body["count_capped"]) == (5, True)
+    assert client.get("/api/products/?page_size=2&page=3").json()["results"][0]["name"] == "P4"
+    assert_problem(client.get("/api/products/?page_size=2&page=4"), 404, "not_found")
+    narrowed = client.get("/api/products/?search=P6").json()
+    assert (narrowed["count"], narrowed["count_capped"]) == (1, False)
+
+
+def test_counting_reads_at_most_cap_plus_one_rows(client_for, alice, make_product, django_assert_num_queries):
+    client = client_for(alice)
+    make_product("Only")
+    with django_assert_num_queries(3) as captured:  # the user, the bounded count, the page
+        client.get("/api/products/")
+    sql = " ".join(q["sql"] for q in captured.captured_queries)
+    assert "LIMIT 10001" in sql
