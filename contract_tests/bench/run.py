@@ -171,6 +171,20 @@ def main() -> int:
         )
         rows.append(
             row(
+                "GET /api/products/ (cache miss, 1 client)",
+                wrk(
+                    stack.url("/api/products/"),
+                    seconds=s,
+                    connections=1,
+                    threads=1,
+                    BENCH_TOKEN=token,
+                    BENCH_MODE="distinct",
+                ),
+                "unloaded latency of a page 1 that is not cached",
+            )
+        )
+        rows.append(
+            row(
                 "GET /api/orders/{id}/ (cache hit)",
                 wrk(stack.url(f"/api/orders/{order_id}/"), seconds=s, connections=16, BENCH_TOKEN=token),
             )
