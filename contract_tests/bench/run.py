@@ -26,7 +26,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from contract_tests.stack import SERVER, live_stack
+from contract_tests.stack import live_stack
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parents[1] / "build" / "bench"
@@ -93,17 +93,6 @@ def markdown_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def manage(stack, *args: str) -> str:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=SERVER,
-        env=stack.env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
 def stock_of(stack, ids: list[int]) -> dict[int, tuple[int, int]]:
     """(stock, units ordered) per product, straight from the database."""
     with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
@@ -132,7 +121,7 @@ def main() -> int:
         validate_responses=False, web_workers=int(os.environ.get("WEB_WORKERS", 2)), extra_env=extra
     ) as stack:
         started = time.monotonic()
-        print(manage(stack, "seed_bench", "--products", str(args.scale), "--orders", "50").strip())
+        print(stack.manage("seed_bench", "--products", str(args.scale), "--orders", "50").strip())
         print(f"seeded in {time.monotonic() - started:.0f}s")
         token = stack.tokens["alice"]
         headers = stack.auth("alice")
