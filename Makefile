@@ -10,7 +10,7 @@ PORT ?= 8000
 .DEFAULT_GOAL := help
 COMPOSE ?= docker compose -p shop -f docker/compose.yaml --env-file docker/.env
 
-.PHONY: help install run migrate demo test contract client docs bench lint fmt spec-lint worker beat up down logs clean
+.PHONY: help install run migrate demo test contract faults client docs bench lint fmt spec-lint worker beat up down logs clean
 
 help: ## List every target with its description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ test: install ## Run the whole suite with coverage (>= 90%); real services when 
 
 contract: install ## Only the contract tests: live stack, schemathesis, generated client, curl examples
 	$(BIN)/pytest contract_tests -v
+
+faults: install ## Only the fault tests (also part of make test): Memcached/Redis/worker/PostgreSQL failures
+	$(BIN)/pytest contract_tests/test_faults.py -v
 
 client: install ## Generate the Python client from openapi.yaml into build/client/
 	$(BIN)/openapi-python-client generate --path openapi.yaml --config contract_tests/client-config.yaml \
