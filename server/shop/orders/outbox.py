@@ -17,7 +17,7 @@ from celery import chain
 from celery.canvas import Signature
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from shop.invoices.models import Invoice, InvoiceStatus
@@ -48,7 +48,9 @@ def record_order_shipped(order: Order) -> None:
     transaction.on_commit(partial(enqueue_order_shipped, order.pk))
 
 
-def _publish(signature: Signature, *, what: str, order_id: int) -> bool:
+def _publish(signature: Signature, *, what: str, order_id: int, rows: tuple[type[Model], ...]) -> bool:
+    """Publishes the task(s) and, if the broker took them, stamps the rows they will work on with
+    the time, so that the sweeper leaves them alone for a while. Returns whether it was taken."""
     try:
         signature.apply_async()
     except Exception as exc:  # kombu/redis connection errors: the sweeper will publish it again
@@ -60,36 +62,28 @@ def _publish(signature: Signature, *, what: str, order_id: int) -> bool:
             exc,
         )
         return False
+    now = timezone.now()
+    for model in rows:
+        model.objects.filter(order_id=order_id).update(enqueued_at=now)
     return True
 
 
 def enqueue_order_placed(order_id: int) -> bool:
     """Publishes invoice → e-mail for the order; returns whether the broker took it."""
     work = chain(generate_invoice.si(order_id=order_id), send_order_confirmation.si(order_id=order_id))
-    published = _publish(work, what="invoice_and_confirmation", order_id=order_id)
-    if published:
-        now = timezone.now()
-        Invoice.objects.filter(order_id=order_id).update(enqueued_at=now)
-        EmailNotification.objects.filter(order_id=order_id).update(enqueued_at=now)
-    return published
+    return _publish(
+        work, what="invoice_and_confirmation", order_id=order_id, rows=(Invoice, EmailNotification)
+    )
 
 
 def enqueue_confirmation(order_id: int) -> bool:
-    published = _publish(
-        send_order_confirmation.si(order_id=order_id), what="confirmation", order_id=order_id
-    )
-    if published:
-        EmailNotification.objects.filter(order_id=order_id).update(enqueued_at=timezone.now())
-    return published
+    work = send_order_confirmation.si(order_id=order_id)
+    return _publish(work, what="confirmation", order_id=order_id, rows=(EmailNotification,))
 
 
 def enqueue_order_shipped(order_id: int) -> bool:
-    published = _publish(
-        notify_shipping_partner.si(order_id=order_id), what="shipping_notice", order_id=order_id
-    )
-    if published:
-        ShippingNotification.objects.filter(order_id=order_id).update(enqueued_at=timezone.now())
-    return published
+    work = notify_shipping_partner.si(order_id=order_id)
+    return _publish(work, what="shipping_notice", order_id=order_id, rows=(ShippingNotification,))
 
 
 def _stale(cutoff: datetime) -> Q:
