@@ -18,7 +18,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from .error_codes import ApiErrorCode
 from .problems import FieldError, problem_response
-from .spec import match_route, openapi, spec_document
+from .spec import match_route, openapi, resolve_ref, spec_document
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +144,7 @@ def _undocumented_media_type(spec_request: SpecRequest, status: int, media_type:
     response = operation["responses"].get(str(status)) or operation["responses"].get("default")
     if response is None:
         return [f"status {status} is not documented"]
-    if "$ref" in response:  # "#/components/responses/Name"
-        response = spec_document()["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    response = resolve_ref(response)
     if media_type not in response.get("content", {}):
         return [f"{media_type} is not documented for status {status}"]
     return []

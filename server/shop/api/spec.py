@@ -51,7 +51,7 @@ def _template_regex(template: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}$")
 
 
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
+def resolve_ref(node: dict[str, Any]) -> dict[str, Any]:
     """Follows a local `$ref` ("#/components/parameters/Id")."""
     while "$ref" in node:
         target: Any = spec_document()
@@ -72,9 +72,11 @@ def spec_routes() -> tuple[SpecRoute, ...]:
         }
         headers = {
             method: tuple(
-                _resolve(param)["name"]
-                for param in [*path_item.get("parameters", []), *operation.get("parameters", [])]
-                if _resolve(param)["in"] == "header"
+                param["name"]
+                for param in map(
+                    resolve_ref, [*path_item.get("parameters", []), *operation.get("parameters", [])]
+                )
+                if param["in"] == "header"
             )
             for method, operation in path_item.items()
             if method in HTTP_METHODS
