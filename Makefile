@@ -87,4 +87,4 @@ logs: ## Follow the logs of the Docker Compose stack
 	$(COMPOSE) logs -f --tail=100
 
 clean: ## Remove the virtualenv, build output and the local SQLite database
-	rm -rf $(VENV) build db.sqlite3 .coverage .pytest_cache .ruff_cache
+	rm -rf $(VENV) build db.sqlite3 .coverage .pytest_cache .ruff_cache .schemathesis server/*.egg-info
