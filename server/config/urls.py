@@ -5,6 +5,7 @@ from django.urls import include, path
 from shop.api import bench, health
 from shop.api import views as api_views
 
+handler400 = "shop.api.views.bad_request"
 handler404 = "shop.api.views.not_found"
 handler500 = "shop.api.views.server_error"
 

@@ -7,6 +7,9 @@ from enum import StrEnum
 class ApiErrorCode(StrEnum):
     VALIDATION_ERROR = "validation_error"
     PARSE_ERROR = "parse_error"
+    BAD_REQUEST = "bad_request"
+    TOO_MANY_PARAMETERS = "too_many_parameters"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
     NOT_AUTHENTICATED = "not_authenticated"
     AUTHENTICATION_FAILED = "authentication_failed"
     TOKEN_NOT_VALID = "token_not_valid"

@@ -1,16 +1,18 @@
 """Validates every API request against `openapi.yaml` before any view sees it, and (in tests, CI
 and DEBUG) every response after. Violations become problem details with the right status; the
 stock openapi-core Django middleware is not used because it answers in its own error shape, with
-the wrong statuses, and crashes on bodies that are not UTF-8 (see the foundation issue)."""
+the wrong statuses, and crashes on bodies that are not UTF-8."""
 
+import codecs
 import functools
 import json
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import parse_header_parameters
 from openapi_core.contrib.django import DjangoOpenAPIResponse
 from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.request import exceptions as request_errors
@@ -19,12 +21,14 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 from .error_codes import ApiErrorCode
 from .problems import FieldError, problem_response
 from .spec import match_route, openapi, resolve_ref, spec_document
-
-logger = logging.getLogger(__name__)
+from .views import bad_request
 
 API_PREFIX = "/api/"
 # The documentation pages are served under /api/ but are not operations of the API.
 DOCUMENTATION_PATHS = frozenset({"/api/docs/", "/api/redoc/", "/api/openapi.yaml"})
+# No body of the contract nests deeper than 3 levels; anything past this is refused before a
+# recursive parser or validator (openapi-core, jsonschema, DRF) can run out of stack on it.
+MAX_JSON_DEPTH = 32
 
 
 class ResponseContractViolation(AssertionError):
@@ -89,15 +93,47 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _nested_deeper_than(value: object, limit: int) -> bool:
+    """True when `value` has containers nested more than `limit` levels; iterative, no recursion."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _json_problem(body: bytes) -> str | None:
     """Returns why the body is not acceptable JSON, or None. Catches what would otherwise crash
-    deeper down: invalid UTF-8, NaN/Infinity, lone surrogates the database cannot store."""
+    deeper down or be read differently there: anything but UTF-8 (a BOM, UTF-16), NaN/Infinity,
+    lone surrogates the database cannot store, nesting deep enough to exhaust a recursive parser."""
     try:
-        parsed = json.loads(body, parse_constant=_reject_constant)
+        # Decoded exactly as DRF's parser will decode it (strict UTF-8, a BOM is an error), so
+        # the contract validates the same characters the view sees.
+        parsed = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
         json.dumps(parsed, ensure_ascii=False).encode("utf-8")
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeError are ValueErrors
         return f"The body is not valid UTF-8 JSON: {exc}"
+    # At most one container per bracket: only bodies with many brackets need the walk.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _nested_deeper_than(parsed, MAX_JSON_DEPTH):
+        return f"The body nests arrays or objects deeper than {MAX_JSON_DEPTH} levels."
     return None
+
+
+def _charset_is_utf8(content_type: str) -> bool:
+    """JSON is UTF-8 (RFC 8259 §8.1): a declared charset must name UTF-8, or the parser behind
+    the contract would decode other characters than the ones validated here."""
+    charset = parse_header_parameters(content_type)[1].get("charset")
+    if charset is None:
+        return True
+    try:
+        return codecs.lookup(charset).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def _schema_field_errors(exc: BaseException, prefix: str) -> list[FieldError]:
@@ -157,6 +193,12 @@ def _body_problem(body: bytes, content_type: str, media_types: tuple[str, ...]) 
             status=415,
             code=ApiErrorCode.UNSUPPORTED_MEDIA_TYPE,
             detail=f"Send the body as {', '.join(media_types)}.",
+        )
+    if not _charset_is_utf8(content_type):
+        return Problem(
+            status=415,
+            code=ApiErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            detail="Send the body encoded as UTF-8 (charset=utf-8, or no charset parameter).",
         )
     reason = _json_problem(body) if body else None
     return Problem(status=400, code=ApiErrorCode.PARSE_ERROR, detail=reason) if reason else None
@@ -218,6 +260,7 @@ class OpenAPIValidationMiddleware:
         self.validate_responses = settings.OPENAPI_VALIDATE_RESPONSES
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.get_host()  # a Host outside ALLOWED_HOSTS is refused (handler400) before anything else
         path = request.path
         matched = match_route(path)
         if matched is None:
@@ -235,15 +278,18 @@ class OpenAPIValidationMiddleware:
                 headers={"Allow": ", ".join(m.upper() for m in route.methods)},
             )
 
+        try:
+            body = request.body
+            query = tuple((k, v) for k, values in request.GET.lists() for v in values)
+        except (RequestDataTooBig, TooManyFieldsSent) as exc:
+            return bad_request(request, exc)  # answered here too, where DEBUG would show a page
         media_types = route.body_media_types[method]
-        body = request.body
         content_type = request.META.get("CONTENT_TYPE", "")
         if media_types and (body or content_type):
             problem = _body_problem(body, content_type, media_types)
             if problem is not None:
                 return problem.response()
 
-        query = tuple((k, v) for k, values in request.GET.lists() for v in values)
         headers = tuple(
             (name, request.headers[name]) for name in route.header_params[method] if name in request.headers
         )

@@ -1,5 +1,7 @@
 """The spec as a file, the documentation pages that render it, and Django's error handlers."""
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
@@ -22,6 +24,24 @@ class RedocView(SpectacularRedocView):
     authentication_classes = []
     template_name = "api/redoc.html"
     url = "/api/openapi.yaml"
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 handler: a request it refused before any view (a `Host` not in ALLOWED_HOSTS,
+    a body or a form too large) gets problem details like every other error."""
+    if isinstance(exception, RequestDataTooBig):
+        return problem_response(
+            status=413,
+            code=ApiErrorCode.PAYLOAD_TOO_LARGE,
+            detail=f"The body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+        )
+    if isinstance(exception, TooManyFieldsSent):
+        return problem_response(
+            status=400,
+            code=ApiErrorCode.TOO_MANY_PARAMETERS,
+            detail=f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} parameters.",
+        )
+    return problem_response(status=400, code=ApiErrorCode.BAD_REQUEST, detail="The request was refused.")
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -1,6 +1,7 @@
 """Renders an order's invoice as PDF bytes with reportlab."""
 
 from io import BytesIO
+from xml.sax.saxutils import escape
 
 from django.conf import settings
 from reportlab.lib import colors
@@ -13,7 +14,11 @@ from shop.orders.models import Order
 
 
 def render_invoice(order: Order) -> bytes:
-    """Returns the PDF: shop name, order number and date, customer, lines, total and status."""
+    """Returns the PDF: shop name, order number and date, customer, lines, total and status.
+
+    Paragraphs are reportlab markup: every string a user or staff member chose is escaped, so
+    `<b>` is printed, not parsed, and `<img src=...>` opens no file or URL. Table cells are
+    plain strings and are never parsed."""
     styles = getSampleStyleSheet()
     buffer = BytesIO()
     document = SimpleDocTemplate(
@@ -47,10 +52,12 @@ def render_invoice(order: Order) -> bytes:
         )
     )
     story = [
-        Paragraph(settings.SHOP_NAME, styles["Title"]),
+        Paragraph(escape(settings.SHOP_NAME), styles["Title"]),
         Paragraph(f"Invoice for order #{order.pk}", styles["Heading2"]),
         Paragraph(f"Date: {order.created_at:%Y-%m-%d %H:%M} UTC", styles["Normal"]),
-        Paragraph(f"Customer: {customer.username} &lt;{customer.email}&gt;", styles["Normal"]),
+        Paragraph(
+            f"Customer: {escape(customer.username)} &lt;{escape(customer.email)}&gt;", styles["Normal"]
+        ),
         Paragraph(f"Status: {order.status}", styles["Normal"]),
         Spacer(1, 8 * mm),
         table,

@@ -81,3 +81,20 @@ def test_a_missing_file_reads_as_not_generated(client_for, alice, alices_order):
     generate_invoice(order_id=alices_order.pk)
     invoice_path(alices_order.pk).unlink()
     assert_problem(client_for(alice).get(f"/api/orders/{alices_order.pk}/report/"), 404, "not_found")
+
+
+def test_markup_in_names_is_printed_not_parsed(place, make_user, make_product, settings, tmp_path):
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"not an image")
+    settings.SHOP_NAME = "Bits & <Bytes>"
+    mallory = make_user("mallory")
+    # Written behind the validators' back, as an import or an old row could be.
+    mallory.username = "<b>mallory"
+    mallory.email = f"\"<img src='{secret}'/>\"@example.com"
+    mallory.save()
+    order = place(mallory, (make_product("<i>Widget</i> & co", stock=5), 1))
+    invoice = generate_invoice(order_id=order.pk)
+    assert invoice.status == InvoiceStatus.READY
+    text = " ".join(pdf_text(invoice_path(order.pk).read_bytes()).split())  # lines wrap
+    for literal in ("Bits & <Bytes>", "<b>mallory", f"<img src='{secret}'/>", "<i>Widget</i> & co"):
+        assert literal in text, literal
