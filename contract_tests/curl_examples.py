@@ -24,7 +24,8 @@ SPEC = REPO / "openapi.yaml"
 README = REPO / "README.md"
 START, END = "<!-- curl-examples:start -->", "<!-- curl-examples:end -->"
 
-# The order of a first session: sign up, look around, order, administer, sign out.
+# The order of a first session: sign up, look around, order, administer, sign out, and last
+# change the password (which ends every session of that user).
 WORKFLOW = [
     "healthz",
     "readyz",
@@ -45,6 +46,7 @@ WORKFLOW = [
     "changeOrderStatus",
     "deleteProduct",
     "logout",
+    "changePassword",
 ]
 PATH_VARIABLES = {"/api/products/": "PRODUCT_ID", "/api/orders/": "ORDER_ID"}
 

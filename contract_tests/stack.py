@@ -178,6 +178,8 @@ def live_stack(
         "THROTTLE_LOGIN_RATE": "100000/min",
         "THROTTLE_REGISTER_RATE": "100000/min",
         "THROTTLE_REFRESH_RATE": "100000/min",
+        "THROTTLE_PASSWORD_RATE": "100000/min",
+        "THROTTLE_ORDER_CREATE_RATE": "100000/min",
         "DJANGO_SUPERUSER_USERNAME": ADMIN[0],
         "DJANGO_SUPERUSER_PASSWORD": ADMIN[1],
         "DJANGO_SUPERUSER_EMAIL": "admin@example.com",

@@ -5,10 +5,12 @@ import os
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
+
+from shop.api.throttling import failover_cache
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -35,11 +37,17 @@ def _required_services(request):
         service_missing("Redis", "no server at CELERY_BROKER_URL or 127.0.0.1:6379")
 
 
+def _clear_caches() -> None:
+    for alias in settings.CACHES:
+        caches[alias].clear()
+    failover_cache.local.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    cache.clear()
+    _clear_caches()
     yield
-    cache.clear()
+    _clear_caches()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Production settings: no secret, no start; with one, `check --deploy` is clean."""
+"""Production settings refuse to start, with one line naming the variable, on anything that would
+otherwise fail silently; configured properly, `check --deploy` is clean."""
 
 import os
 import secrets
@@ -6,11 +7,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SERVER = Path(__file__).resolve().parents[1]
+REQUIRED = {
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "EXTERNAL_API_URL": "https://partner.example/shipments",
+}
 
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DJANGO_") and k not in ("CELERY_BROKER_URL", "EXTERNAL_API_URL")
+    }
     environment.update(env, DJANGO_SETTINGS_MODULE="config.settings.production")
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -22,15 +34,71 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_production_refuses_to_start_without_a_secret_key():
-    result = run_manage("check")
+def refusal(result: subprocess.CompletedProcess) -> str:
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+    [line] = [
+        line for line in result.stderr.splitlines() if "ImproperlyConfigured: Refusing to start" in line
+    ]
+    return line
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("DJANGO_SECRET_KEY", "", "DJANGO_SECRET_KEY must be set"),
+        ("DJANGO_SECRET_KEY", "short-but-random-Kq8", "DJANGO_SECRET_KEY is weak"),
+        ("DJANGO_SECRET_KEY", "django-insecure-" + secrets.token_urlsafe(50), "DJANGO_SECRET_KEY is weak"),
+        ("DJANGO_SECRET_KEY", "ab" * 40, "DJANGO_SECRET_KEY is weak"),
+        ("CELERY_BROKER_URL", "", "CELERY_BROKER_URL must be set"),
+        ("EXTERNAL_API_URL", "", "EXTERNAL_API_URL must be set"),
+    ],
+)
+def test_production_refuses_to_start_naming_the_variable(variable, value, says):
+    line = refusal(run_manage("check", **{**REQUIRED, variable: value}))
+    assert says in line
+    others = [name for name in REQUIRED if name != variable]
+    assert not any(name in line for name in others), line
+
+
+def test_production_names_every_missing_variable_at_once():
+    line = refusal(run_manage("check"))
+    for name in REQUIRED:
+        assert name in line
 
 
 def test_production_passes_the_deployment_checklist():
-    result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING", DJANGO_SECRET_KEY=secrets.token_urlsafe(50)
-    )
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", **REQUIRED)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_never_runs_tasks_in_process():
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.CELERY_TASK_ALWAYS_EAGER)",
+        CELERY_TASK_ALWAYS_EAGER="true",
+        **REQUIRED,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_local_settings_log_partner_notices_instead_of_calling_anyone():
+    environment = {k: v for k, v in os.environ.items() if k != "EXTERNAL_API_URL"}
+    environment["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.EXTERNAL_API_URL)",
+        ],
+        cwd=SERVER,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "log:", result.stderr

@@ -104,6 +104,18 @@ if MEMCACHED_LOCATION:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+def throttle_cache(default: dict) -> dict:
+    """The `throttle` alias: the same store as `default`, through a client that raises when
+    Memcached is lost instead of failing open (shop/api/throttling.py then limits per process)."""
+    if not default["BACKEND"].endswith("PyMemcacheCache"):
+        return {**default, "LOCATION": "throttle"}
+    # retry_attempts=0: a failed server is dead at once, so no call answers a silent default.
+    return {**default, "OPTIONS": {**default["OPTIONS"], "ignore_exc": False, "retry_attempts": 0}}
+
+
+CACHES["throttle"] = throttle_cache(CACHES["default"])
 PRODUCT_LIST_CACHE_TTL = env.int("PRODUCT_LIST_CACHE_TTL", default=300)
 ORDER_DETAIL_CACHE_TTL = env.int("ORDER_DETAIL_CACHE_TTL", default=60)
 USER_CACHE_TTL = env.int("USER_CACHE_TTL", default=60)
@@ -148,6 +160,8 @@ REST_FRAMEWORK = {
         "login": env("THROTTLE_LOGIN_RATE", default="10/min"),
         "register": env("THROTTLE_REGISTER_RATE", default="10/min"),
         "refresh": env("THROTTLE_REFRESH_RATE", default="30/min"),
+        "password": env("THROTTLE_PASSWORD_RATE", default="10/min"),
+        "order_create": env("THROTTLE_ORDER_CREATE_RATE", default="30/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "COERCE_DECIMAL_TO_STRING": True,
@@ -161,6 +175,9 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
+    # Tokens carry a fingerprint of the password hash; CachedJWTAuthentication and the refresh
+    # service refuse a token issued before the password last changed.
+    "CHECK_REVOKE_TOKEN": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
@@ -187,7 +204,14 @@ LOGGING = {
     "formatters": {
         "keyvalue": {"format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "keyvalue"}},
+    "filters": {"security_one_line": {"()": "shop.api.log_filters.SecurityEventsOnOneLine"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "keyvalue",
+            "filters": ["security_one_line"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
@@ -247,7 +271,9 @@ vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 if EMAIL_BACKEND.endswith("filebased.EmailBackend"):  # noqa: F821 - set by the line above
     EMAIL_FILE_PATH = "/" + EMAIL_FILE_PATH.lstrip("/")  # noqa: F821 - filemail:///abs/path is absolute
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="orders@shop.example")
-EXTERNAL_API_URL = env("EXTERNAL_API_URL", default="https://jsonplaceholder.typicode.com/posts")
+# The shipping partner's endpoint; `log:` only logs each notice (local runs). No default here:
+# production refuses to start without it, `local` logs, `test` points at a closed port.
+EXTERNAL_API_URL = env("EXTERNAL_API_URL", default="")
 EXTERNAL_API_TIMEOUT = env.float("EXTERNAL_API_TIMEOUT", default=5.0)
 EXTERNAL_API_MAX_RETRIES = env.int("EXTERNAL_API_MAX_RETRIES", default=3)
 EXTERNAL_API_RETRY_BACKOFF = env.float("EXTERNAL_API_RETRY_BACKOFF", default=2.0)

@@ -1,13 +1,38 @@
-"""gunicorn and the Celery worker in production: DEBUG off, a secret key is mandatory."""
+"""gunicorn and the Celery worker in production: DEBUG off, and no embedded default for anything
+that would fail silently. The process refuses to start, with one line naming each variable, when
+the secret key is missing or weak, when no broker is configured (tasks would run inside requests),
+or when the shipping partner's URL is not set (notices would go nowhere, or somewhere unintended)."""
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, env
+from .base import CELERY_BROKER_URL, EXTERNAL_API_URL, SECRET_KEY, env
 
 DEBUG = False
-if not SECRET_KEY:
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DEBUG is off.")
+
+
+def _configuration_errors() -> list[str]:
+    errors = []
+    if not SECRET_KEY:
+        errors.append("DJANGO_SECRET_KEY must be set when DEBUG is off")
+    elif len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
+        # Django's own bar (check --deploy, security.W009); the key also signs every JWT.
+        errors.append(
+            "DJANGO_SECRET_KEY is weak: use 50 or more random characters, not a 'django-insecure' key"
+        )
+    if not CELERY_BROKER_URL:
+        errors.append("CELERY_BROKER_URL must be set (without a broker, tasks would run inside requests)")
+    if not EXTERNAL_API_URL:
+        errors.append("EXTERNAL_API_URL must be set: the shipping partner's URL, or log: to only log notices")
+    return errors
+
+
+_errors = _configuration_errors()
+if _errors:
+    raise ImproperlyConfigured("Refusing to start: " + "; ".join(_errors) + ".")
+
+# Work goes to the broker, always: an environment that asked for eager tasks is not production.
+CELERY_TASK_ALWAYS_EAGER = False
 
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

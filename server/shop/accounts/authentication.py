@@ -2,13 +2,19 @@
 
 The cached user is dropped after commit whenever the user row is saved or deleted (signals.py),
 and lives at most USER_CACHE_TTL seconds, which bounds how long a change made behind the ORM's
-back (a queryset `update()`) can go unseen."""
+back (a queryset `update()`) can go unseen.
+
+Every token carries a fingerprint of the password hash it was issued under (simplejwt's
+`CHECK_REVOKE_TOKEN` claim). A token whose fingerprint no longer matches the user's password is
+refused, so a password change, through the API, the admin or `set_password`, ends every session
+that was opened before it."""
 
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 
 def user_cache_key(user_id) -> str:
@@ -19,13 +25,17 @@ class CachedJWTAuthentication(JWTAuthentication):
     def get_user(self, validated_token):
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]
-        except KeyError:
-            return super().get_user(validated_token)  # raises the usual InvalidToken
+        except KeyError as exc:
+            raise InvalidToken("Token contained no recognizable user identification") from exc
         key = user_cache_key(user_id)
         user = cache.get(key)
         if user is None:
-            user = super().get_user(validated_token)  # raises for a missing or inactive user
+            user = self.user_model.objects.filter(pk=user_id).first()
+            if user is None:
+                raise AuthenticationFailed("User not found", code="user_not_found")
             cache.set(key, user, timeout=settings.USER_CACHE_TTL)
-        elif not user.is_active:
+        if not user.is_active:
             raise AuthenticationFailed("User is inactive", code="user_inactive")
+        if validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
+            raise InvalidToken("The password has changed since this token was issued.")
         return user

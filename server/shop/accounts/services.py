@@ -1,41 +1,62 @@
-"""Writes on accounts: registration and logout."""
+"""Writes on accounts: registration, token refresh and logout, password changes."""
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_password
 
 from shop.api.error_codes import ApiErrorCode
 from shop.api.exceptions import ApplicationError
 
 from .models import User
 
+# Checked by the service, not only the schema: nothing else guards a username created another way.
+_USER_FIELDS_NOT_VALIDATED = ["password", "last_login", "date_joined"]
+
 
 def _field_errors(field: str, messages: list[str], code: str) -> list[dict[str, str]]:
     return [{"field": field, "code": code, "message": message} for message in messages]
 
 
+def _invalid_input(errors: list[dict[str, str]]) -> ApplicationError:
+    return ApplicationError(
+        f"The request has {len(errors)} invalid field(s).", code=ApiErrorCode.VALIDATION_ERROR, errors=errors
+    )
+
+
+def _model_field_errors(user: User) -> list[dict[str, str]]:
+    try:
+        user.clean_fields(exclude=_USER_FIELDS_NOT_VALIDATED)
+    except DjangoValidationError as exc:
+        return [
+            {"field": field, "code": error.code or "invalid", "message": message}
+            for field, field_errors in exc.error_dict.items()
+            for error in field_errors
+            for message in error.messages
+        ]
+    return []
+
+
 @transaction.atomic
 def user_create(*, username: str, email: str, password: str) -> User:
     """Creates a customer account; raises ApplicationError naming every offending field."""
-    errors = []
+    user = User(username=username, email=email)
+    errors = _model_field_errors(user)
     if User.objects.filter(username__iexact=username).exists():
         errors += _field_errors("username", ["A user with that username already exists."], "unique")
     if User.objects.filter(email__iexact=email).exists():
         errors += _field_errors("email", ["A user with that email already exists."], "unique")
-    user = User(username=username, email=email)
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
         errors += _field_errors("password", exc.messages, "password_invalid")
     if errors:
-        raise ApplicationError(
-            f"The request has {len(errors)} invalid field(s).",
-            code=ApiErrorCode.VALIDATION_ERROR,
-            errors=errors,
-        )
+        raise _invalid_input(errors)
     user.set_password(password)
     try:
         with transaction.atomic():
@@ -51,14 +72,85 @@ def user_create(*, username: str, email: str, password: str) -> User:
     return user
 
 
+def _token_not_valid(detail: str, status: int) -> ApplicationError:
+    return ApplicationError(detail, code=ApiErrorCode.TOKEN_NOT_VALID, status=status)
+
+
+def _parse_refresh(raw: str, *, status: int) -> RefreshToken:
+    """A signed, unexpired, not blacklisted refresh token, or ApplicationError with `status`."""
+    try:
+        return RefreshToken(raw)
+    except TokenError as exc:
+        raise _token_not_valid(str(exc), status) from exc
+
+
+def _revoke(token: RefreshToken, user: User | None) -> bool:
+    """Blacklists the token. Returns False when it already was: the unique blacklist row decides
+    which of several concurrent uses of one token wins."""
+    outstanding, _ = OutstandingToken.objects.get_or_create(
+        jti=token[jwt_settings.JTI_CLAIM],
+        defaults={
+            "user": user,
+            "token": str(token),
+            "created_at": token.current_time,
+            "expires_at": datetime_from_epoch(token["exp"]),
+        },
+    )
+    try:
+        with transaction.atomic():
+            BlacklistedToken.objects.create(token=outstanding)
+    except IntegrityError:
+        return False
+    return True
+
+
+def token_refresh(*, refresh: str) -> dict[str, str]:
+    """Rotates a refresh token: returns a new access and refresh token, and blacklists the one
+    given. Of several concurrent refreshes with one token exactly one succeeds. A token of a
+    deleted or inactive user, or one issued before the user's last password change, is refused."""
+    token = _parse_refresh(refresh, status=401)
+    user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM)).first()
+    if user is None or not user.is_active:
+        raise _token_not_valid("The token's account no longer exists or is inactive.", 401)
+    if token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
+        raise _token_not_valid("The password has changed since this token was issued.", 401)
+    if not _revoke(token, user):
+        raise _token_not_valid("Token is blacklisted", 401)
+    access = token.access_token
+    token.set_jti()
+    token.set_exp()
+    token.set_iat()
+    token.outstand()
+    return {"access": str(access), "refresh": str(token)}
+
+
 def user_logout(*, user: User, refresh: str) -> None:
     """Blacklists one of the user's refresh tokens."""
-    try:
-        token = RefreshToken(refresh)
-    except TokenError as exc:
-        raise ApplicationError(str(exc), code=ApiErrorCode.TOKEN_NOT_VALID) from exc
+    token = _parse_refresh(refresh, status=400)
     if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
-        raise ApplicationError(
-            "The refresh token belongs to another user.", code=ApiErrorCode.TOKEN_NOT_VALID
+        raise _token_not_valid("The refresh token belongs to another user.", 400)
+    _revoke(token, user)
+
+
+@transaction.atomic
+def user_change_password(*, user: User, old_password: str, new_password: str) -> None:
+    """Sets a new password and ends every earlier session: all the user's refresh tokens are
+    blacklisted, and access tokens issued before now are refused (their password claim no longer
+    matches; see CachedJWTAuthentication)."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(old_password):
+        raise _invalid_input(
+            _field_errors("old_password", ["The current password is not correct."], "password_incorrect")
         )
-    token.blacklist()
+    try:
+        validate_password(new_password, user=user)
+    except DjangoValidationError as exc:
+        raise _invalid_input(_field_errors("new_password", exc.messages, "password_invalid")) from exc
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    live = OutstandingToken.objects.filter(
+        user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
+    )

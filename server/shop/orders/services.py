@@ -19,7 +19,7 @@ from .lock_objects import order_for_update, products_for_update
 from .models import IdempotencyKey, Order, OrderItem, OrderStatus, OrderStatusChange
 from .outbox import record_order_placed, record_order_shipped
 from .transitions import check_transition
-from .validators import MAX_QUANTITY_PER_LINE, validate_minimum_total
+from .validators import MAX_QUANTITY_PER_LINE, validate_order_total
 
 CENT = Decimal("0.01")
 
@@ -123,7 +123,7 @@ def place_order(
     total = sum((products[line.product_id].price * line.quantity for line in lines), Decimal("0")).quantize(
         CENT
     )
-    validate_minimum_total(total)
+    validate_order_total(total)
 
     for line in lines:
         products[line.product_id].stock -= line.quantity

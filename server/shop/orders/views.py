@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
 from shop.api.cache import cached_json, store_after_render
+from shop.api.throttling import OrderCreateThrottle
 from shop.invoices.services import ready_invoice_file
 
 from .cache import cached_order_detail, store_order_detail
@@ -31,6 +32,9 @@ class OrderListView(_OrderListView):
 
     def get_queryset(self):
         return order_list_for_user(user=self.request.user)
+
+    def get_throttles(self):
+        return [OrderCreateThrottle()] if self.request.method == "POST" else []
 
     def post(self, request):
         serializer = OrderCreateInputSerializer(data=request.data)

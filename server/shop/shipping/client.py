@@ -1,5 +1,7 @@
 """The HTTP client of the shipping partner."""
 
+import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -7,6 +9,10 @@ import requests
 from django.conf import settings
 
 EXCERPT_LENGTH = 500
+# EXTERNAL_API_URL=log: sends nothing: each notice is written to the log (local runs, demos).
+LOG_SINK_URL = "log:"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,11 @@ class PartnerAnswer:
 
 def post_shipment(*, payload: dict[str, Any], idempotency_key: str) -> PartnerAnswer:
     """POSTs the payload to EXTERNAL_API_URL; never raises for network trouble."""
+    if settings.EXTERNAL_API_URL == LOG_SINK_URL:
+        logger.info(
+            "event=partner_notice_logged idempotency_key=%s payload=%s", idempotency_key, json.dumps(payload)
+        )
+        return PartnerAnswer(status_code=202, excerpt='{"logged": true}')
     try:
         response = requests.post(
             settings.EXTERNAL_API_URL,

@@ -140,3 +140,19 @@ def test_a_final_failure_is_logged(partner, shipped_order, caplog):
         and 'error="PartnerUnavailable: HTTP 503"' in r.getMessage()
         for r in caplog.records
     )
+
+
+def test_the_log_sink_sends_nothing_and_logs_the_notice(shipped_order, settings, caplog, monkeypatch):
+    import requests
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the log sink must not call anyone")
+
+    monkeypatch.setattr(requests, "post", no_network)
+    settings.EXTERNAL_API_URL = "log:"
+    with caplog.at_level("INFO", logger="shop.shipping.client"):
+        run_task(shipped_order)
+    notification = ShippingNotification.objects.get(order=shipped_order)
+    assert notification.status == ShippingStatus.SENT
+    [line] = [r.getMessage() for r in caplog.records if "event=partner_notice_logged" in r.getMessage()]
+    assert f'"order_id": {shipped_order.pk}' in line
