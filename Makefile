@@ -1,6 +1,15 @@
 # Shop API: every target has a one-line description (## ...); `make` lists them.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The Pythons the project supports (pyproject.toml's requires-python): 3.11 to 3.13.
+PY_SUPPORTED := import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))
+# PYTHON=python3.12 make run picks the interpreter; by default the first supported one on PATH.
+ifndef PYTHON
+PYTHON := $(firstword $(foreach candidate,python3 python3.13 python3.12 python3.11,\
+	$(shell $(candidate) -c '$(PY_SUPPORTED)' >/dev/null 2>&1 && echo $(candidate))))
+PYTHON_GIVEN :=
+else
+PYTHON_GIVEN := yes
+endif
 VENV ?= .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python server/manage.py
@@ -15,7 +24,11 @@ COMPOSE ?= docker compose -p shop -f docker/compose.yaml --env-file docker/.env
 help: ## List every target with its description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+NEED_PYTHON = { echo "Python 3.11 to 3.13 is needed and '$(or $(PYTHON),python3)' is not one: \
+	choose one with PYTHON=python3.12 make ..." >&2; exit 1; }
+
 $(BIN)/python:
+	@$(PYTHON) -c '$(PY_SUPPORTED)' 2>/dev/null || $(NEED_PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
@@ -23,7 +36,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-install: $(VENV)/.installed ## Create the virtualenv and install the project with its dev tools
+install: ## Create the virtualenv (again, if its Python is not the one wanted) and install the project
+	@if [ -n "$(PYTHON_GIVEN)" ] || [ ! -e $(BIN)/python ]; then \
+	  $(PYTHON) -c '$(PY_SUPPORTED)' 2>/dev/null || $(NEED_PYTHON); fi
+	@if [ -e $(BIN)/python ] && { ! $(BIN)/python -c '$(PY_SUPPORTED)' 2>/dev/null || { [ -n "$(PYTHON_GIVEN)" ] \
+	    && [ "$$($(BIN)/python -V 2>&1)" != "$$($(PYTHON) -V 2>&1)" ]; }; }; then \
+	  echo "$(VENV) was made with $$($(BIN)/python -V 2>&1 || echo a Python that is gone): making it again"; \
+	  rm -rf $(VENV); fi
+	@$(MAKE) --no-print-directory $(VENV)/.installed
 
 migrate: install ## Apply database migrations
 	$(MANAGE) migrate --noinput
