@@ -1,5 +1,7 @@
 """Loads demo data for `make run`: a few products in every category, a demo admin and a demo
-customer. Safe to run again: existing rows are left as they are."""
+customer. Safe to run again, whatever was done in between: the demo accounts are (re)set to the
+credentials it prints, and the products are loaded only into a catalog that has never had any,
+so products created by hand (or by the README's examples) never collide with them."""
 
 from decimal import Decimal
 
@@ -35,22 +37,20 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         user_model = get_user_model()
         for username, password, is_staff in DEMO_USERS:
-            user, created = user_model.objects.get_or_create(
-                username=username,
-                defaults={"email": f"{username}@example.com", "is_staff": is_staff, "is_superuser": is_staff},
-            )
-            if created:
+            user, _ = user_model.objects.get_or_create(username=username)
+            user.email = f"{username}@example.com"
+            user.is_staff = user.is_superuser = is_staff
+            user.is_active = True
+            if not user.check_password(password):  # a demo password changed by hand, or a new user
                 user.set_password(password)
-                user.save()
-        created_products = 0
-        for category, products in DEMO_PRODUCTS.items():
-            for name, price, stock in products:
-                _, created = Product.objects.get_or_create(
-                    name=name,
-                    defaults={"category": category, "price": Decimal(price), "stock": stock},
-                )
-                created_products += created
-        self.stdout.write(f"Demo data ready ({created_products} new products).")
+            user.save()
+        if Product.objects.exists():
+            self.stdout.write("Demo data ready (the catalog already has products; none added).")
+        else:
+            for category, products in DEMO_PRODUCTS.items():  # one by one: the cache hears of each
+                for name, price, stock in products:
+                    Product.objects.create(name=name, category=category, price=Decimal(price), stock=stock)
+            self.stdout.write(f"Demo data ready ({Product.objects.count()} products).")
         for username, password, is_staff in DEMO_USERS:
             role = "admin (staff)" if is_staff else "customer"
             self.stdout.write(f"  {role:14} username={username} password={password}")
