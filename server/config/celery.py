@@ -10,6 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("shop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+if not app.conf.broker_url:  # no broker: tasks run in-process (`make run`); nothing to connect to
+    app.conf.broker_url = "memory://"
 app.autodiscover_tasks()
 
 logger = logging.getLogger("shop.tasks")
@@ -40,11 +42,15 @@ def _log_retry(sender=None, request=None, reason=None, **_):
     attempt = (getattr(request, "retries", 0) or 0) + 1
     exc = getattr(reason, "exc", None) or reason  # celery passes a Retry that wraps the cause
     delay = getattr(reason, "when", None)
+    if getattr(request, "is_eager", False):
+        delay = "0s eager=true"  # in-process (eager) tasks are retried at once, whatever the countdown
+    elif isinstance(delay, int | float):
+        delay = f"{delay:.2f}s"
     logger.warning(
         'event=task_retry %s attempt=%d retry_in=%s reason="%s: %s"',
         _context(sender, request.id, kwargs),
         attempt,
-        f"{delay:.2f}s" if isinstance(delay, int | float) else delay,
+        delay,
         type(exc).__name__,
         exc,
     )

@@ -1,7 +1,16 @@
-"""`make run`: DEBUG on, embedded defaults (SQLite, local-memory cache, tasks in-process)."""
+"""`make run`: DEBUG on, embedded defaults (SQLite, local-memory cache, tasks in-process), or the
+real services named in the environment or in the repository's `.env` (see `.env.example`)."""
 
-from .base import *  # noqa: F403
-from .base import env
+from pathlib import Path
+
+import environ
+
+_DOTENV = Path(__file__).resolve().parents[3] / ".env"
+if _DOTENV.is_file():
+    environ.Env.read_env(_DOTENV)  # never overrides what the environment already says
+
+from .base import *  # noqa: E402, F403
+from .base import env  # noqa: E402
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="local-development-only-not-a-secret")
