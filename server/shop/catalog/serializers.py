@@ -1,3 +1,4 @@
+from django.conf import settings
 from rest_framework import serializers
 
 from .models import Category, Product
@@ -6,9 +7,24 @@ NAME_FIELD = {"max_length": 200, "trim_whitespace": False}
 
 
 class ProductOutputSerializer(serializers.ModelSerializer):
+    currency = serializers.SerializerMethodField()
+
     class Meta:
         model = Product
-        fields = ["id", "name", "description", "price", "stock", "category", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "price",
+            "currency",
+            "stock",
+            "category",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_currency(self, product: Product) -> str:
+        return settings.SHOP_CURRENCY
 
 
 class ProductInputSerializer(serializers.Serializer):

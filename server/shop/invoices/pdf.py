@@ -14,7 +14,8 @@ from shop.orders.models import Order
 
 
 def render_invoice(order: Order) -> bytes:
-    """Returns the PDF: shop name, order number and date, customer, lines, total and status.
+    """Returns the PDF: the seller (shop name and address), order number and date, customer, lines
+    and total in the order's currency. No status: an invoice shows what was bought, and stays true.
 
     Paragraphs are reportlab markup: every string a user or staff member chose is escaped, so
     `<b>` is printed, not parsed, and `<img src=...>` opens no file or URL. Table cells are
@@ -32,13 +33,14 @@ def render_invoice(order: Order) -> bytes:
         bottomMargin=20 * mm,
     )
     customer = order.user
-    rows = [["Product", "Quantity", "Unit price", "Line total"]]
+    currency = order.currency
+    rows = [["Product", "Quantity", f"Unit price ({currency})", f"Line total ({currency})"]]
     rows += [
         [item.product_name, str(item.quantity), f"{item.price_at_purchase:.2f}", f"{item.line_total:.2f}"]
         for item in order.items.all()
     ]
-    rows.append(["", "", "Total", f"{order.total_price:.2f}"])
-    table = Table(rows, colWidths=[85 * mm, 22 * mm, 28 * mm, 30 * mm], repeatRows=1)
+    rows.append(["", "", f"Total ({currency})", f"{order.total_price:.2f}"])
+    table = Table(rows, colWidths=[75 * mm, 20 * mm, 35 * mm, 35 * mm], repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -51,14 +53,17 @@ def render_invoice(order: Order) -> bytes:
             ]
         )
     )
+    seller = "<br/>".join(escape(line) for line in settings.SHOP_ADDRESS.splitlines() if line.strip())
     story = [
         Paragraph(escape(settings.SHOP_NAME), styles["Title"]),
+        Paragraph(seller, styles["Normal"]),
+        Spacer(1, 6 * mm),
         Paragraph(f"Invoice for order #{order.pk}", styles["Heading2"]),
         Paragraph(f"Date: {order.created_at:%Y-%m-%d %H:%M} UTC", styles["Normal"]),
         Paragraph(
             f"Customer: {escape(customer.username)} &lt;{escape(customer.email)}&gt;", styles["Normal"]
         ),
-        Paragraph(f"Status: {order.status}", styles["Normal"]),
+        Paragraph(f"All amounts in {escape(currency)}.", styles["Normal"]),
         Spacer(1, 8 * mm),
         table,
     ]

@@ -56,7 +56,7 @@ def send_order_confirmation(*, order_id: int) -> EmailNotification:
             subject=notification.subject,
             body=(
                 f"Hello {order.user.username},\n\nthank you for your order #{order.pk} "
-                f"of {order.total_price} at {settings.SHOP_NAME}. The invoice is attached.\n"
+                f"of {order.total_price} {order.currency} at {settings.SHOP_NAME}. The invoice is attached.\n"
             ),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[notification.recipient],

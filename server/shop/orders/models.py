@@ -19,6 +19,7 @@ class Order(models.Model):
     products = models.ManyToManyField("catalog.Product", through="OrderItem", related_name="orders")
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     total_price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, help_text="ISO 4217 code of the amounts, as placed.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -48,6 +48,7 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "user",
             "status",
             "total_price",
+            "currency",
             "created_at",
             "updated_at",
             "items",

@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import Http404
 
@@ -130,7 +131,9 @@ def place_order(
     Product.objects.bulk_update(products.values(), ["stock"])
     stock_changed.send(sender=__name__, product_ids=list(products))
 
-    order = Order.objects.create(user=user, status=OrderStatus.PENDING, total_price=total)
+    order = Order.objects.create(
+        user=user, status=OrderStatus.PENDING, total_price=total, currency=settings.SHOP_CURRENCY
+    )
     OrderItem.objects.bulk_create(
         OrderItem(
             order=order,

@@ -32,6 +32,7 @@ def shipment_payload(order: Order) -> dict[str, Any]:
             for item in order.items.all()
         ],
         "total_price": str(order.total_price),
+        "currency": order.currency,
         "status": order.status,
     }
 

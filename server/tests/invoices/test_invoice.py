@@ -40,10 +40,21 @@ def test_it_writes_the_invoice_with_every_detail(alices_order, settings):
         "Paperback novel",
         "12.50",
         "192.30",
-        "pending",
+        "Total (EUR)",
+        "All amounts in EUR.",
+        "1 Example Street",
+        "10115 Berlin",
         f"{alices_order.created_at:%Y-%m-%d}",
     ):
         assert expected in text, expected
+    assert "pending" not in text and "Status" not in text  # what was bought, not a live status
+
+
+def test_it_shows_the_currency_the_order_was_placed_in(alices_order, settings):
+    settings.SHOP_CURRENCY = "CHF"  # changed after the order was placed
+    generate_invoice(order_id=alices_order.pk)
+    text = pdf_text(invoice_path(alices_order.pk).read_bytes())
+    assert "Total (EUR)" in text and "CHF" not in text
 
 
 def test_running_it_again_rewrites_the_same_file(alices_order):
@@ -67,6 +78,7 @@ def test_the_report_is_404_until_it_exists_then_streams_the_pdf(
     response = client.get(body["report_url"])
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == f'attachment; filename="invoice-order-{alices_order.pk}.pdf"'
     content = b"".join(response.streaming_content)
     assert content.startswith(b"%PDF") and "Mechanical keyboard" in pdf_text(content)
 
