@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +55,21 @@ WORKFLOW = [
 PATH_VARIABLES = {"/api/products/": "PRODUCT_ID", "/api/orders/": "ORDER_ID"}
 
 
+# Shown before the examples and run by `replay`: every variable an example uses is introduced.
+PREAMBLE = [
+    "# The variables the examples use, each taken from an earlier answer:",
+    '#   TOKEN, REFRESH  "access" and "refresh" of the login (and later the refresh) answer',
+    '#   ADMIN_TOKEN     "access" of the same login as a staff user (make run\'s demo admin)',
+    '#   PRODUCT_ID      "id" of the createProduct answer',
+    "#   PRODUCT_ID_2    the id of another product, e.g. 3 (the demo catalog's Merino T-shirt)",
+    '#   ORDER_ID        "id" of the createOrder answer',
+    "ADMIN_TOKEN=$(curl -sS -X POST \"$BASE/api/auth/login/\" -H 'Content-Type: application/json' \\",
+    '  -d \'{"username": "admin", "password": "demo-admin-pass"}\' \\',
+    "  | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access\"])')",
+    "PRODUCT_ID_2=3",
+]
+
+
 @dataclass(frozen=True)
 class Example:
     operation_id: str
@@ -86,7 +105,11 @@ def _url(path: str, params: list[dict[str, Any]]) -> str:
     for prefix, variable in PATH_VARIABLES.items():
         if path.startswith(prefix) and "{id}" in path:
             path = path.replace("{id}", f"${variable}")
-    query = "&".join(f"{p['name']}={p['example']}" for p in params if p["in"] == "query" and "example" in p)
+    # Optional parameters carry no `example` (Swagger UI would send it on every first try); the
+    # value a curl example shows is in `x-curl-example`.
+    query = "&".join(
+        f"{p['name']}={p['x-curl-example']}" for p in params if p["in"] == "query" and "x-curl-example" in p
+    )
     return f"$BASE{path}" + (f"?{query}" if query else "")
 
 
@@ -127,8 +150,8 @@ def render(spec: dict[str, Any] | None = None) -> list[Example]:
             token = "ADMIN_TOKEN" if operation.get("x-staff-only") else "TOKEN"
             parts.append(f'-H "Authorization: Bearer ${token}"')
         for param in params:
-            if param["in"] == "header" and "example" in param:
-                parts.append(f"-H '{param['name']}: {param['example']}'")
+            if param["in"] == "header" and "x-curl-example" in param:
+                parts.append(f"-H '{param['name']}: {param['x-curl-example']}'")
         body = _body(spec, operation)
         if body is not None:
             parts.append("-H 'Content-Type: application/json'")
@@ -147,8 +170,7 @@ def markdown(examples: list[Example]) -> str:
         "",
         "```bash",
         "BASE=http://127.0.0.1:8000",
-        "# TOKEN / REFRESH: from login below; ADMIN_TOKEN: the same login as a staff user;",
-        "# PRODUCT_ID, ORDER_ID: the ids the create calls answer.",
+        *PREAMBLE,
         "```",
     ]
     for example in examples:
@@ -167,6 +189,57 @@ def markdown(examples: list[Example]) -> str:
 def updated_readme(text: str, examples: list[Example]) -> str:
     start, end = text.index(START), text.index(END) + len(END)
     return text[:start] + markdown(examples) + text[end:]
+
+
+def _run_curl(command: str, env: dict[str, str], out: Path) -> tuple[int, bytes]:
+    instrumented = command.replace("curl -sS", f"curl -sS -o {out} -w '%{{http_code}}'", 1)
+    result = subprocess.run(
+        ["bash", "-c", instrumented], env=env, capture_output=True, timeout=30, check=True
+    )
+    return int(result.stdout.decode()), out.read_bytes()
+
+
+def wait_for_report(example: Example, env: dict[str, str], timeout: float = 60) -> None:
+    """The invoice is made in the background after the order commits: before the report example,
+    wait (bounded) until the order says it exists, as a reader would."""
+    if example.operation_id != "getOrderReport":
+        return
+    url = f"{env['BASE']}/api/orders/{env['ORDER_ID']}/"
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers={"Authorization": f"Bearer {env['TOKEN']}"}), timeout=10
+        ) as response:
+            if json.load(response)["report_url"] is not None:
+                return
+        assert time.monotonic() < deadline, f"no invoice after {timeout} s"
+        time.sleep(0.5)
+
+
+def replay(
+    base_url: str, workdir: Path, *, before: Callable[[Example, dict[str, str]], None] = wait_for_report
+) -> None:
+    """Runs the README's block as a reader would: the preamble, then every example in order with
+    real curl, each taking its variables from earlier answers; `before(example, env)` runs before
+    each. Raises AssertionError at the first example that does not answer its documented status."""
+    env = {"PATH": "/usr/bin:/bin", "BASE": base_url}
+    preamble = "\n".join([*PREAMBLE, 'printf "%s %s" "$ADMIN_TOKEN" "$PRODUCT_ID_2"'])
+    result = subprocess.run(["bash", "-c", preamble], env=env, capture_output=True, timeout=30, check=True)
+    env["ADMIN_TOKEN"], env["PRODUCT_ID_2"] = result.stdout.decode().split()
+    out = workdir / "body"
+    for example in render():
+        before(example, env)
+        status, body = _run_curl(example.command, env, out)
+        assert status == example.status, f"{example.operation_id}: {status} {body[:500]!r}\n{example.command}"
+        if example.operation_id in ("login", "refreshToken"):
+            tokens = json.loads(body)
+            env["TOKEN"], env["REFRESH"] = tokens["access"], tokens["refresh"]
+        elif example.operation_id == "createProduct":
+            env["PRODUCT_ID"] = str(json.loads(body)["id"])
+        elif example.operation_id == "createOrder":
+            env["ORDER_ID"] = str(json.loads(body)["id"])
+        elif example.operation_id == "getOrderReport":
+            assert body.startswith(b"%PDF"), body[:100]
 
 
 def main(argv: list[str]) -> int:

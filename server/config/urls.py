@@ -10,6 +10,8 @@ handler404 = "shop.api.views.not_found"
 handler500 = "shop.api.views.server_error"
 
 urlpatterns = [
+    path("", api_views.index, name="index"),
+    path("favicon.ico", api_views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/openapi.yaml", api_views.openapi_yaml, name="openapi-yaml"),

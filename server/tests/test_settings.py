@@ -84,8 +84,10 @@ def test_production_never_runs_tasks_in_process():
     assert result.stdout.strip().splitlines()[-1] == "False"
 
 
-def test_local_settings_log_partner_notices_instead_of_calling_anyone():
-    environment = {k: v for k, v in os.environ.items() if k != "EXTERNAL_API_URL"}
+def test_local_settings_log_partner_notices_summarise_e_mails_and_need_no_broker():
+    environment = {
+        k: v for k, v in os.environ.items() if k not in ("EXTERNAL_API_URL", "EMAIL_URL", "CELERY_BROKER_URL")
+    }
     environment["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
     result = subprocess.run(
         [
@@ -93,7 +95,8 @@ def test_local_settings_log_partner_notices_instead_of_calling_anyone():
             "manage.py",
             "shell",
             "-c",
-            "from django.conf import settings; print(settings.EXTERNAL_API_URL)",
+            "from django.conf import settings; from config.celery import app;"
+            " print(settings.EXTERNAL_API_URL, settings.EMAIL_BACKEND, app.conf.broker_url)",
         ],
         cwd=SERVER,
         env=environment,
@@ -101,4 +104,7 @@ def test_local_settings_log_partner_notices_instead_of_calling_anyone():
         text=True,
         timeout=60,
     )
-    assert result.stdout.strip().splitlines()[-1] == "log:", result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        # no broker configured: in-process tasks, and Celery is given nothing to connect to
+        "log: shop.notifications.backends.SummaryConsoleEmailBackend memory://"
+    ), result.stderr

@@ -1,11 +1,13 @@
 """Settings shared by every environment. Everything that differs between machines comes from the
 environment (django-environ); `local`, `test` and `production` only choose defaults."""
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 SERVER_DIR = Path(__file__).resolve().parents[2]
 REPO_DIR = SERVER_DIR.parent
@@ -184,7 +186,10 @@ SIMPLE_JWT = {
 # drf-spectacular only serves the Swagger UI and Redoc pages; the schema they render is the
 # hand-written openapi.yaml, so code-generated schemas are neither used nor checked.
 SPECTACULAR_SETTINGS = {
+    "TITLE": "Shop API",  # the tab title of Swagger UI and Redoc
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
+    # Keep the token a user authorised with across reloads of Swagger UI.
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True, "deepLinking": True},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -213,7 +218,13 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        # Django's own console handler (DEBUG only) would print each django.* line a second time.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.db.backends": {"level": "INFO"},
+        # Celery's "Task ... succeeded in ..." repeats our event=task_succeeded line.
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
 
 # --- Celery (Redis as broker and result backend; without a broker, tasks run in-process) ----------
@@ -265,10 +276,18 @@ OUTBOX_RESUME_AFTER = env.int("OUTBOX_RESUME_AFTER", default=180)
 
 # --- Invoices, e-mail, shipping partner ------------------------------------------------------------
 SHOP_NAME = env("SHOP_NAME", default="Example Shop")
+# The seller block of every invoice: address lines separated by "\n".
+SHOP_ADDRESS = env.str("SHOP_ADDRESS", default="1 Example Street\n10115 Berlin\nGermany", multiline=True)
+# ISO 4217 code of every amount; each order keeps the currency it was placed in.
+SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
+if not re.fullmatch(r"[A-Z]{3}", SHOP_CURRENCY):
+    raise ImproperlyConfigured(f"SHOP_CURRENCY must be an ISO 4217 code such as EUR, not {SHOP_CURRENCY!r}.")
 INVOICE_DIR = env("INVOICE_DIR", default="invoices")  # relative to MEDIA_ROOT
 # EMAIL_URL: consolemail:// (default), filemail:///path, smtp+tls://user:pass@host:587, ...
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-if EMAIL_BACKEND.endswith("filebased.EmailBackend"):  # noqa: F821 - set by the line above
+if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 - set above
+    EMAIL_BACKEND = "shop.notifications.backends.SummaryConsoleEmailBackend"  # attachments summarised
+if EMAIL_BACKEND.endswith("filebased.EmailBackend"):
     EMAIL_FILE_PATH = "/" + EMAIL_FILE_PATH.lstrip("/")  # noqa: F821 - filemail:///abs/path is absolute
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="orders@shop.example")
 # The shipping partner's endpoint; `log:` only logs each notice (local runs). No default here:

@@ -2,7 +2,8 @@
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from .error_codes import ApiErrorCode
@@ -15,15 +16,49 @@ def openapi_yaml(request: HttpRequest) -> HttpResponse:
     return HttpResponse(spec_bytes(), content_type="application/yaml")
 
 
-class SwaggerUIView(SpectacularSwaggerView):
+# The documentation pages promise to work with no internet: the browser is told to load nothing
+# from another origin (Redoc's footer would otherwise fetch its logo from a CDN; blocked, Redoc
+# drops the image). Inline scripts and styles are the pages' own.
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
+
+
+class _OfflineDocsMixin:
     authentication_classes = []
     url = "/api/openapi.yaml"
 
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+        return response
 
-class RedocView(SpectacularRedocView):
-    authentication_classes = []
+
+class SwaggerUIView(_OfflineDocsMixin, SpectacularSwaggerView):
+    pass
+
+
+class RedocView(_OfflineDocsMixin, SpectacularRedocView):
     template_name = "api/redoc.html"
-    url = "/api/openapi.yaml"
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    """`/`: where to go from here."""
+    return JsonResponse(
+        {
+            "name": settings.SPECTACULAR_SETTINGS["TITLE"],
+            "docs": "/api/docs/",
+            "redoc": "/api/redoc/",
+            "openapi": "/api/openapi.yaml",
+            "health": "/healthz",
+        }
+    )
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """`/favicon.ico`, which browsers ask for on every page: the Swagger UI icon."""
+    return HttpResponseRedirect(static("drf_spectacular_sidecar/swagger-ui-dist/favicon-32x32.png"))
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -85,6 +85,9 @@ class OrderReportView(GenericAPIView):
         path = ready_invoice_file(order=order_get_for(user=request.user, order_id=pk))
         if path is None:
             raise Http404
-        return FileResponse(
-            path.open("rb"), content_type="application/pdf", filename=f"invoice-order-{pk}.pdf"
+        return FileResponse(  # a download (Content-Disposition: attachment), in browsers and Swagger UI
+            path.open("rb"),
+            content_type="application/pdf",
+            as_attachment=True,
+            filename=f"invoice-order-{pk}.pdf",
         )
