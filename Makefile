@@ -19,7 +19,7 @@ PORT ?= 8000
 .DEFAULT_GOAL := help
 COMPOSE ?= docker compose -p shop -f docker/compose.yaml --env-file docker/.env
 
-.PHONY: help install run migrate demo test contract faults client docs bench lint fmt spec-lint worker beat up down logs clean
+.PHONY: help install lock run migrate demo test contract faults client docs bench lint fmt spec-lint worker beat up down logs clean
 
 help: ## List every target with its description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,9 +32,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed: pyproject.toml requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
+
+lock: | $(BIN)/python ## Pin every dependency with its hashes (requirements*.lock) from pyproject.toml, for 3.11-3.13
+	$(BIN)/python -m pip install --quiet 'uv>=0.5'
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet \
+		-o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes --quiet \
+		-o requirements-dev.lock
 
 install: ## Create the virtualenv (again, if its Python is not the one wanted) and install the project
 	@if [ -n "$(PYTHON_GIVEN)" ] || [ ! -e $(BIN)/python ]; then \
