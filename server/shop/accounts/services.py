@@ -11,7 +11,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_password
 
 from shop.api.error_codes import ApiErrorCode
-from shop.api.exceptions import ApplicationError
+from shop.errors import DomainError, FieldCode, FieldError, InvalidInput, Unauthenticated
 
 from .models import User
 
@@ -19,22 +19,16 @@ from .models import User
 _USER_FIELDS_NOT_VALIDATED = ["password", "last_login", "date_joined"]
 
 
-def _field_errors(field: str, messages: list[str], code: str) -> list[dict[str, str]]:
-    return [{"field": field, "code": code, "message": message} for message in messages]
+def _field_errors(field: str, messages: list[str], code: FieldCode) -> list[FieldError]:
+    return [FieldError.at(field, code, message) for message in messages]
 
 
-def _invalid_input(errors: list[dict[str, str]]) -> ApplicationError:
-    return ApplicationError(
-        f"The request has {len(errors)} invalid field(s).", code=ApiErrorCode.VALIDATION_ERROR, errors=errors
-    )
-
-
-def _model_field_errors(user: User) -> list[dict[str, str]]:
+def _model_field_errors(user: User) -> list[FieldError]:
     try:
         user.clean_fields(exclude=_USER_FIELDS_NOT_VALIDATED)
     except DjangoValidationError as exc:
         return [
-            {"field": field, "code": error.code or "invalid", "message": message}
+            FieldError.at(field, error.code or FieldCode.INVALID, message)
             for field, field_errors in exc.error_dict.items()
             for error in field_errors
             for message in error.messages
@@ -43,45 +37,41 @@ def _model_field_errors(user: User) -> list[dict[str, str]]:
 
 
 @transaction.atomic
-def user_create(*, username: str, email: str, password: str) -> User:
-    """Creates a customer account; raises ApplicationError naming every offending field."""
+def create_user(*, username: str, email: str, password: str) -> User:
+    """Creates a customer account; raises InvalidInput naming every offending field."""
     user = User(username=username, email=email)
     errors = _model_field_errors(user)
     if User.objects.filter(username__iexact=username).exists():
-        errors += _field_errors("username", ["A user with that username already exists."], "unique")
+        errors += _field_errors("username", ["A user with that username already exists."], FieldCode.UNIQUE)
     if User.objects.filter(email__iexact=email).exists():
-        errors += _field_errors("email", ["A user with that email already exists."], "unique")
+        errors += _field_errors("email", ["A user with that email already exists."], FieldCode.UNIQUE)
     try:
         validate_password(password, user=user)
     except DjangoValidationError as exc:
-        errors += _field_errors("password", exc.messages, "password_invalid")
+        errors += _field_errors("password", exc.messages, FieldCode.PASSWORD_INVALID)
     if errors:
-        raise _invalid_input(errors)
+        raise InvalidInput(errors)
     user.set_password(password)
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError as exc:  # a concurrent registration won the race
-        raise ApplicationError(
-            "A user with that username or email already exists.",
-            code=ApiErrorCode.VALIDATION_ERROR,
-            errors=_field_errors(
-                "username", ["A user with that username or email already exists."], "unique"
-            ),
-        ) from exc
+        message = "A user with that username or email already exists."
+        raise InvalidInput(_field_errors("username", [message], FieldCode.UNIQUE), detail=message) from exc
     return user
 
 
-def _token_not_valid(detail: str, status: int) -> ApplicationError:
-    return ApplicationError(detail, code=ApiErrorCode.TOKEN_NOT_VALID, status=status)
+def _token_not_valid(detail: str, kind: type[DomainError] = Unauthenticated) -> DomainError:
+    return kind(detail, code=ApiErrorCode.TOKEN_NOT_VALID)
 
 
-def _parse_refresh(raw: str, *, status: int) -> RefreshToken:
-    """A signed, unexpired, not blacklisted refresh token, or ApplicationError with `status`."""
+def _parse_refresh(raw: str, *, kind: type[DomainError]) -> RefreshToken:
+    """A signed, unexpired, not blacklisted refresh token; otherwise raises `kind`: the token is
+    the caller's credential when refreshing (Unauthenticated), an input when logging out."""
     try:
         return RefreshToken(raw)
     except TokenError as exc:
-        raise _token_not_valid(str(exc), status) from exc
+        raise _token_not_valid(str(exc), kind) from exc
 
 
 def _revoke(token: RefreshToken, user: User | None) -> bool:
@@ -104,18 +94,18 @@ def _revoke(token: RefreshToken, user: User | None) -> bool:
     return True
 
 
-def token_refresh(*, refresh: str) -> dict[str, str]:
+def refresh_tokens(*, refresh: str) -> dict[str, str]:
     """Rotates a refresh token: returns a new access and refresh token, and blacklists the one
     given. Of several concurrent refreshes with one token exactly one succeeds. A token of a
     deleted or inactive user, or one issued before the user's last password change, is refused."""
-    token = _parse_refresh(refresh, status=401)
+    token = _parse_refresh(refresh, kind=Unauthenticated)
     user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM)).first()
     if user is None or not user.is_active:
-        raise _token_not_valid("The token's account no longer exists or is inactive.", 401)
+        raise _token_not_valid("The token's account no longer exists or is inactive.")
     if token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
-        raise _token_not_valid("The password has changed since this token was issued.", 401)
+        raise _token_not_valid("The password has changed since this token was issued.")
     if not _revoke(token, user):
-        raise _token_not_valid("Token is blacklisted", 401)
+        raise _token_not_valid("Token is blacklisted")
     access = token.access_token
     token.set_jti()
     token.set_exp()
@@ -124,28 +114,30 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     return {"access": str(access), "refresh": str(token)}
 
 
-def user_logout(*, user: User, refresh: str) -> None:
+def logout_user(*, user: User, refresh: str) -> None:
     """Blacklists one of the user's refresh tokens."""
-    token = _parse_refresh(refresh, status=400)
+    token = _parse_refresh(refresh, kind=DomainError)
     if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
-        raise _token_not_valid("The refresh token belongs to another user.", 400)
+        raise _token_not_valid("The refresh token belongs to another user.", DomainError)
     _revoke(token, user)
 
 
 @transaction.atomic
-def user_change_password(*, user: User, old_password: str, new_password: str) -> None:
+def change_password(*, user: User, old_password: str, new_password: str) -> None:
     """Sets a new password and ends every earlier session: all the user's refresh tokens are
     blacklisted, and access tokens issued before now are refused (their password claim no longer
     matches; see CachedJWTAuthentication)."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.check_password(old_password):
-        raise _invalid_input(
-            _field_errors("old_password", ["The current password is not correct."], "password_incorrect")
+        raise InvalidInput(
+            _field_errors(
+                "old_password", ["The current password is not correct."], FieldCode.PASSWORD_INCORRECT
+            )
         )
     try:
         validate_password(new_password, user=user)
     except DjangoValidationError as exc:
-        raise _invalid_input(_field_errors("new_password", exc.messages, "password_invalid")) from exc
+        raise InvalidInput(_field_errors("new_password", exc.messages, FieldCode.PASSWORD_INVALID)) from exc
     user.set_password(new_password)
     user.save(update_fields=["password"])
     live = OutstandingToken.objects.filter(

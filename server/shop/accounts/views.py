@@ -8,7 +8,7 @@ from rest_framework_simplejwt import views as jwt_views
 
 from shop.api.throttling import ScopedRateThrottle
 
-from .services import token_refresh, user_change_password, user_create, user_logout
+from .services import change_password, create_user, logout_user, refresh_tokens
 
 
 class UserOutputSerializer(serializers.Serializer):
@@ -18,10 +18,15 @@ class UserOutputSerializer(serializers.Serializer):
     is_staff = serializers.BooleanField()
 
 
-class RegisterView(APIView):
+class PublicThrottledView(APIView):
+    """Open to anyone, rate-limited per client by the view's `throttle_scope`."""
+
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
+
+
+class RegisterView(PublicThrottledView):
     throttle_scope = "register"
 
     class InputSerializer(serializers.Serializer):
@@ -32,7 +37,7 @@ class RegisterView(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = user_create(**serializer.validated_data)
+        user = create_user(**serializer.validated_data)
         return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -45,16 +50,13 @@ class RefreshInputSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class RefreshView(APIView):
-    authentication_classes = []
-    permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+class RefreshView(PublicThrottledView):
     throttle_scope = "refresh"
 
     def post(self, request):
         serializer = RefreshInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response(token_refresh(refresh=serializer.validated_data["refresh"]))
+        return Response(refresh_tokens(refresh=serializer.validated_data["refresh"]))
 
 
 class LogoutView(APIView):
@@ -63,7 +65,7 @@ class LogoutView(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user_logout(user=request.user, refresh=serializer.validated_data["refresh"])
+        logout_user(user=request.user, refresh=serializer.validated_data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -78,7 +80,7 @@ class PasswordChangeView(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user_change_password(user=request.user, **serializer.validated_data)
+        change_password(user=request.user, **serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

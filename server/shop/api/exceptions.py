@@ -1,36 +1,29 @@
-"""Application errors and the DRF exception handler that turns every error into problem details."""
+"""DRF's exception handler: every error the API raises becomes problem details. Domain errors
+(shop/errors.py) get their HTTP status from the one table below; DRF's and Django's own
+exceptions from theirs."""
 
-from collections.abc import Iterable, Iterator, Mapping
-from enum import StrEnum
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework_simplejwt.exceptions import InvalidToken
 
+from shop import errors as domain
+
 from .error_codes import ApiErrorCode
-from .problems import FieldError, problem_response
+from .problems import problem_response, validation_problem
 
-
-class ApplicationError(Exception):
-    """A business rule said no. Services raise it; the exception handler maps it to HTTP."""
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        code: StrEnum,
-        status: int = 400,
-        errors: Iterable[Mapping[str, Any]] | None = None,
-        **extensions: Any,
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code
-        self.status = status
-        self.errors = list(errors or [])
-        self.extensions = extensions
-
+# The one mapping from a kind of domain error to an HTTP status. Subclasses first.
+DOMAIN_STATUSES: list[tuple[type[domain.DomainError], int]] = [
+    (domain.NotFound, 404),
+    (domain.Forbidden, 403),
+    (domain.Conflict, 409),
+    (domain.Unprocessable, 422),
+    (domain.Unauthenticated, 401),
+    (domain.DomainError, 400),
+]
 
 _DRF_CODES: list[tuple[type[Exception], ApiErrorCode]] = [
     # Order matters: subclasses first.
@@ -48,37 +41,44 @@ _DRF_CODES: list[tuple[type[Exception], ApiErrorCode]] = [
 ]
 
 
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else str(key)
+def domain_status(exc: domain.DomainError) -> int:
+    return next(status for kind, status in DOMAIN_STATUSES if isinstance(exc, kind))
 
 
-def flatten_errors(detail: Any, path: str = "") -> Iterator[FieldError]:
-    """Yields one `{field, code, message}` per message in a nested DRF error structure.
+def flatten_errors(detail: Any, path: str = "") -> Iterator[domain.FieldError]:
+    """Yields one FieldError per message in a nested DRF error structure.
 
     `{"items": [{}, {"quantity": ["..."]}]}` gives `items[1].quantity`.
     """
     if isinstance(detail, Mapping):
         for key, value in detail.items():
-            yield from flatten_errors(value, _join(path, key))
+            yield from flatten_errors(value, domain.field_path([key], path))
     elif isinstance(detail, list | tuple):
         if all(isinstance(item, str) for item in detail):
             for message in detail:
                 yield _field_error(path, message)
         else:
             for index, item in enumerate(detail):
-                yield from flatten_errors(item, _join(path, index))
+                yield from flatten_errors(item, domain.field_path([index], path))
     else:
         yield _field_error(path, detail)
 
 
-def _field_error(path: str, message: Any) -> FieldError:
-    return {
-        "field": path or "non_field_errors",
-        "code": str(getattr(message, "code", None) or "invalid"),
-        "message": str(message),
-    }
+def _field_error(path: str, message: Any) -> domain.FieldError:
+    return domain.FieldError.at(
+        path, getattr(message, "code", None) or domain.FieldCode.INVALID, str(message)
+    )
+
+
+def django_field_errors(exc: DjangoValidationError) -> list[domain.FieldError]:
+    """A model's `full_clean()` failure, as field errors."""
+    by_field = exc.error_dict if hasattr(exc, "error_dict") else {"": exc.error_list}
+    return [
+        domain.FieldError.at(name, error.code or domain.FieldCode.INVALID, message)
+        for name, errors in by_field.items()
+        for error in errors
+        for message in error.messages
+    ]
 
 
 def _error_code(exc: Exception) -> ApiErrorCode:
@@ -93,10 +93,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRe
 
     Returns None for unexpected exceptions so that they reach Django's 500 handler (and the logs).
     """
-    if isinstance(exc, ApplicationError):
+    if isinstance(exc, domain.DomainError):
         return problem_response(
-            status=exc.status, code=exc.code, detail=exc.detail, errors=exc.errors, **exc.extensions
+            status=domain_status(exc), code=exc.code, detail=exc.detail, errors=exc.errors, **exc.extensions
         )
+    if isinstance(exc, DjangoValidationError):
+        return validation_problem(django_field_errors(exc))
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     if not isinstance(exc, drf_exceptions.APIException):
@@ -108,17 +110,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRe
     if getattr(exc, "wait", None) is not None:
         headers["Retry-After"] = str(int(exc.wait))
 
-    code = _error_code(exc)
     if isinstance(exc, drf_exceptions.ValidationError):
-        errors = list(flatten_errors(exc.detail))
-        return problem_response(
-            status=exc.status_code,
-            code=code,
-            detail=f"The request has {len(errors)} invalid field(s).",
-            errors=errors,
-            headers=headers,
-        )
+        return validation_problem(flatten_errors(exc.detail), headers=headers)
     detail = exc.detail
     if isinstance(detail, Mapping):  # simplejwt puts {"detail": ..., "messages": [...]} here
         detail = detail.get("detail", "")
-    return problem_response(status=exc.status_code, code=code, detail=str(detail), headers=headers)
+    return problem_response(
+        status=exc.status_code, code=_error_code(exc), detail=str(detail), headers=headers
+    )

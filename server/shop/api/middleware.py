@@ -6,7 +6,6 @@ the wrong statuses, and crashes on bodies that are not UTF-8."""
 import codecs
 import functools
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -15,17 +14,17 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.http import parse_header_parameters
 from openapi_core.contrib.django import DjangoOpenAPIResponse
 from openapi_core.datatypes import RequestParameters
-from openapi_core.validation.request import exceptions as request_errors
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from shop.errors import FieldError, invalid_fields_detail
+
+from .contract_errors import is_missing_credentials, request_field_errors
 from .error_codes import ApiErrorCode
-from .problems import FieldError, problem_response
+from .problems import problem_response
 from .spec import match_route, openapi, resolve_ref, spec_document
-from .views import bad_request
+from .views import bad_request, documentation_paths
 
 API_PREFIX = "/api/"
-# The documentation pages are served under /api/ but are not operations of the API.
-DOCUMENTATION_PATHS = frozenset({"/api/docs/", "/api/redoc/", "/api/openapi.yaml"})
 # No body of the contract nests deeper than 3 levels; anything past this is refused before a
 # recursive parser or validator (openapi-core, jsonschema, DRF) can run out of stack on it.
 MAX_JSON_DEPTH = 32
@@ -72,7 +71,7 @@ class Problem:
     status: int
     code: str
     detail: str
-    errors: tuple[tuple[tuple[str, str], ...], ...] = ()
+    errors: tuple[FieldError, ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
 
     def response(self) -> HttpResponse:
@@ -80,7 +79,7 @@ class Problem:
             status=self.status,
             code=self.code,
             detail=self.detail,
-            errors=[dict(error) for error in self.errors],
+            errors=self.errors,
             headers=dict(self.headers),
         )
 
@@ -136,45 +135,6 @@ def _charset_is_utf8(content_type: str) -> bool:
         return False
 
 
-def _schema_field_errors(exc: BaseException, prefix: str) -> list[FieldError]:
-    """Field errors from the jsonschema errors behind an openapi-core error."""
-    cause = exc.__cause__
-    schema_errors = getattr(cause, "schema_errors", None)
-    if not schema_errors:
-        message = str(cause or exc)
-        return [{"field": prefix or "non_field_errors", "code": "invalid", "message": message}]
-    errors: list[FieldError] = []
-    for error in schema_errors:
-        path = prefix
-        for part in error.absolute_path:
-            path = f"{path}[{part}]" if isinstance(part, int) else (f"{path}.{part}" if path else part)
-        if error.validator == "required":
-            missing = error.message.split("'")[1] if "'" in error.message else ""
-            path = f"{path}.{missing}" if path else missing
-            errors.append({"field": path, "code": "required", "message": "This field is required."})
-            continue
-        errors.append({"field": path or "non_field_errors", "code": "invalid", "message": error.message})
-    return errors
-
-
-def _request_field_errors(errors: Iterable[Exception]) -> list[FieldError]:
-    field_errors: list[FieldError] = []
-    for error in errors:
-        if isinstance(error, request_errors.MissingRequiredParameter):
-            field_errors.append(
-                {"field": error.name, "code": "required", "message": "This parameter is required."}
-            )
-        elif isinstance(error, request_errors.ParameterValidationError):
-            field_errors.extend(_schema_field_errors(error, error.name))
-        elif isinstance(error, request_errors.MissingRequestBodyError):
-            field_errors.append(
-                {"field": "body", "code": "required", "message": "A request body is required."}
-            )
-        else:
-            field_errors.extend(_schema_field_errors(error, ""))
-    return field_errors
-
-
 def _undocumented_media_type(spec_request: SpecRequest, status: int, media_type: str) -> list[str]:
     operation = spec_document()["paths"][spec_request.path_pattern][spec_request.method]
     response = operation["responses"].get(str(status)) or operation["responses"].get("default")
@@ -214,19 +174,19 @@ def validate_request(spec_request: SpecRequest) -> Problem | None:
     errors = list(openapi().iter_request_errors(spec_request))
     if not errors:
         return None
-    if any(isinstance(e, request_errors.SecurityValidationError) for e in errors):
+    if is_missing_credentials(errors):
         return Problem(
             status=401,
             code=ApiErrorCode.NOT_AUTHENTICATED,
             detail="Authentication credentials were not provided.",
             headers=(("WWW-Authenticate", 'Bearer realm="api"'),),
         )
-    field_errors = _request_field_errors(errors)
+    field_errors = tuple(request_field_errors(errors))
     return Problem(
         status=400,
         code=ApiErrorCode.VALIDATION_ERROR,
-        detail=f"The request has {len(field_errors)} invalid field(s).",
-        errors=tuple(tuple(error.items()) for error in field_errors),
+        detail=invalid_fields_detail(len(field_errors)),
+        errors=field_errors,
     )
 
 
@@ -264,7 +224,7 @@ class OpenAPIValidationMiddleware:
         path = request.path
         matched = match_route(path)
         if matched is None:
-            if path.startswith(API_PREFIX) and path not in DOCUMENTATION_PATHS:
+            if path.startswith(API_PREFIX) and path not in documentation_paths():
                 return problem_response(status=404, code=ApiErrorCode.NOT_FOUND, detail="No such endpoint.")
             return self.get_response(request)
 
@@ -296,19 +256,22 @@ class OpenAPIValidationMiddleware:
         authorization = _auth_shape(request.headers.get("Authorization", ""))
         if authorization:
             headers += (("Authorization", authorization),)
-        spec_request = SpecRequest(
-            method=method,
-            path=path,
-            path_pattern=route.template,
-            path_params=path_params,
-            query=query,
-            headers=headers,
-            body=body,
-            content_type=content_type,
-        )
+
+        def spec_request() -> SpecRequest:
+            return SpecRequest(
+                method=method,
+                path=path,
+                path_pattern=route.template,
+                path_params=path_params,
+                query=query,
+                headers=headers,
+                body=body,
+                content_type=content_type,
+            )
+
         if body:
-            problem = validate_request(spec_request)
-        else:
+            problem = validate_request(spec_request())
+        else:  # remembered per (path, query, headers): no SpecRequest is built on a repeat
             problem = validate_bodyless_request(
                 method, path, route.template, tuple(path_params.items()), query, headers
             )
@@ -317,7 +280,7 @@ class OpenAPIValidationMiddleware:
 
         response = self.get_response(request)
         if self.validate_responses:
-            self._check_response(spec_request, response)
+            self._check_response(spec_request(), response)
         return response
 
     def _check_response(self, spec_request: SpecRequest, response: HttpResponse) -> None:

@@ -8,19 +8,17 @@ so that every error of the API has the same envelope:
 import json
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 
+from shop.errors import FieldError, invalid_fields_detail
+
+from .error_codes import ApiErrorCode
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://shop.example/problems/"
-
-
-class FieldError(TypedDict, total=False):
-    field: str
-    code: str
-    message: str
 
 
 def problem_title(code: str) -> str:
@@ -33,7 +31,7 @@ def problem_body(
     status: int,
     code: StrEnum | str,
     detail: str,
-    errors: Iterable[Mapping[str, Any]] | None = None,
+    errors: Iterable[FieldError] = (),
     **extensions: Any,
 ) -> dict[str, Any]:
     """Returns the problem-details document for one error."""
@@ -45,8 +43,9 @@ def problem_body(
         "detail": detail,
         "code": code,
     }
+    errors = [error.as_dict() for error in errors]
     if errors:
-        body["errors"] = [dict(error) for error in errors]
+        body["errors"] = errors
     body.update(extensions)
     return body
 
@@ -56,7 +55,7 @@ def problem_response(
     status: int,
     code: StrEnum | str,
     detail: str,
-    errors: Iterable[Mapping[str, Any]] | None = None,
+    errors: Iterable[FieldError] = (),
     headers: Mapping[str, str] | None = None,
     **extensions: Any,
 ) -> HttpResponse:
@@ -70,3 +69,18 @@ def problem_response(
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+def validation_problem(
+    errors: Iterable[FieldError], *, detail: str = "", headers: Mapping[str, str] | None = None
+) -> HttpResponse:
+    """The 400 `validation_error` problem naming every offending field: the one way input errors
+    are answered, by the contract middleware, DRF's serializers and the services alike."""
+    errors = tuple(errors)
+    return problem_response(
+        status=400,
+        code=ApiErrorCode.VALIDATION_ERROR,
+        detail=detail or invalid_fields_detail(len(errors)),
+        errors=errors,
+        headers=headers,
+    )

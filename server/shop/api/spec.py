@@ -10,8 +10,9 @@ import yaml
 from django.conf import settings
 from openapi_core import Config, OpenAPI
 
+from .problems import PROBLEM_CONTENT_TYPE
+
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-PROBLEM_JSON = "application/problem+json"
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def spec_document() -> dict[str, Any]:
 @functools.cache
 def openapi() -> OpenAPI:
     """The spec as openapi-core sees it. `application/problem+json` is JSON, not bytes."""
-    config = Config(extra_media_type_deserializers={PROBLEM_JSON: json.loads})
+    config = Config(extra_media_type_deserializers={PROBLEM_CONTENT_TYPE: json.loads})
     return OpenAPI.from_dict(spec_document(), config=config)
 
 

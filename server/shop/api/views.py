@@ -1,14 +1,23 @@
 """The spec as a file, the documentation pages that render it, and Django's error handlers."""
 
+import functools
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.templatetags.static import static
+from django.urls import reverse
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from .error_codes import ApiErrorCode
 from .problems import problem_response
 from .spec import spec_bytes
+
+
+@functools.cache
+def documentation_paths() -> frozenset[str]:
+    """The pages that render the contract: under /api/, but not operations of it."""
+    return frozenset(reverse(name) for name in ("openapi-yaml", "swagger-ui", "redoc"))
 
 
 def openapi_yaml(request: HttpRequest) -> HttpResponse:

@@ -1,7 +1,9 @@
 """Reads of the catalog."""
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
+
+from shop.api.error_codes import ApiErrorCode
+from shop.errors import NotFound
 
 from .models import Product
 
@@ -11,6 +13,13 @@ def product_list() -> QuerySet[Product]:
     return Product.objects.filter(is_active=True).order_by("id")
 
 
+def product_not_found() -> NotFound:
+    return NotFound("No such product.", code=ApiErrorCode.NOT_FOUND)
+
+
 def product_get(*, product_id: int) -> Product:
-    """The active product with that id; raises Http404 otherwise (retired products included)."""
-    return get_object_or_404(Product, pk=product_id, is_active=True)
+    """The active product with that id; raises NotFound otherwise (retired products included)."""
+    product = Product.objects.filter(pk=product_id, is_active=True).first()
+    if product is None:
+        raise product_not_found()
+    return product

@@ -14,7 +14,7 @@ from .cache import cached_product_list, store_product_list
 from .filters import ProductFilter
 from .selectors import product_get, product_list
 from .serializers import ProductInputSerializer, ProductOutputSerializer
-from .services import product_create, product_retire, product_update
+from .services import create_product, retire_product, update_product
 
 
 class ProductListView(GenericAPIView):
@@ -37,7 +37,7 @@ class ProductListView(GenericAPIView):
     def post(self, request):
         serializer = ProductInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        product = product_create(**serializer.validated_data)
+        product = create_product(**serializer.validated_data)
         headers = {"Location": f"/api/products/{product.pk}/"}
         return Response(
             ProductOutputSerializer(product).data, status=status.HTTP_201_CREATED, headers=headers
@@ -58,11 +58,11 @@ class ProductDetailView(GenericAPIView):
         return self._update(request, pk, partial=True)
 
     def delete(self, request, pk: int):
-        product_retire(product_id=pk)
+        retire_product(product_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _update(self, request, pk: int, *, partial: bool):
         serializer = ProductInputSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        product = product_update(product_id=pk, data=serializer.validated_data)
+        product = update_product(product_id=pk, data=serializer.validated_data)
         return Response(ProductOutputSerializer(product).data)

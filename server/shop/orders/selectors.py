@@ -2,11 +2,13 @@
 with the page size or the number of lines per order."""
 
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404
 
 from shop.accounts.models import User
+from shop.api.error_codes import ApiErrorCode
+from shop.errors import NotFound
 
 from .models import Order, OrderItem, OrderStatusChange
+from .permissions import can_view_order
 
 
 def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
@@ -26,11 +28,13 @@ def order_list_all() -> QuerySet[Order]:
     return _with_details(Order.objects.order_by("-created_at", "-id"))
 
 
+def order_not_found() -> NotFound:
+    return NotFound("No such order.", code=ApiErrorCode.NOT_FOUND)
+
+
 def order_get_for(*, user: User, order_id: int) -> Order:
-    """The order if `user` owns it or is staff; Http404 otherwise, so that nobody can learn
-    whether someone else's order exists."""
-    queryset = Order.objects.all() if user.is_staff else Order.objects.filter(user=user)
-    order = _with_details(queryset.filter(pk=order_id)).first()
-    if order is None:
-        raise Http404
+    """The order if `user` may see it (permissions.can_view_order); NotFound otherwise."""
+    order = _with_details(Order.objects.filter(pk=order_id)).first()
+    if order is None or not can_view_order(user, order.user_id):
+        raise order_not_found()
     return order

@@ -7,18 +7,18 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.http import Http404
 
 from shop.accounts.models import User
-from shop.api.error_codes import ApiErrorCode
-from shop.api.exceptions import ApplicationError
 from shop.catalog.models import Product
 from shop.catalog.signals import stock_changed
+from shop.errors import DomainError, FieldCode, FieldError, InvalidInput, Unprocessable
 
 from .error_codes import OrderErrorCode
 from .lock_objects import order_for_update, products_for_update
 from .models import IdempotencyKey, Order, OrderItem, OrderStatus, OrderStatusChange
 from .outbox import record_order_placed, record_order_shipped
+from .permissions import can_view_order
+from .selectors import order_not_found
 from .transitions import check_transition
 from .validators import MAX_QUANTITY_PER_LINE, validate_order_total
 
@@ -50,19 +50,15 @@ def _request_hash(lines: list[OrderLine]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _insufficient_stock(line: OrderLine, available: int) -> dict:
-    return {
-        "field": f"items[{line.index}].quantity",
-        "code": OrderErrorCode.INSUFFICIENT_STOCK.value,
-        "message": f"Requested {line.quantity}, only {available} available.",
-        "product": line.product_id,
-        "requested": line.quantity,
-        "available": available,
-    }
-
-
-def _input_error(detail: str, errors: list[dict]) -> ApplicationError:
-    return ApplicationError(detail, code=ApiErrorCode.VALIDATION_ERROR, errors=errors)
+def _insufficient_stock(line: OrderLine, available: int) -> FieldError:
+    return FieldError.at(
+        f"items[{line.index}].quantity",
+        FieldCode.INSUFFICIENT_STOCK,
+        f"Requested {line.quantity}, only {available} available.",
+        product=line.product_id,
+        requested=line.quantity,
+        available=available,
+    )
 
 
 @transaction.atomic
@@ -78,16 +74,13 @@ def place_order(
     lines = merge_lines(items)
     too_many = [line for line in lines if line.quantity > MAX_QUANTITY_PER_LINE]
     if too_many:
-        raise _input_error(
-            "A product is ordered more than the allowed quantity.",
-            [
-                {
-                    "field": f"items[{line.index}].quantity",
-                    "code": "max_value",
-                    "message": f"At most {MAX_QUANTITY_PER_LINE} units of one product per order.",
-                }
-                for line in too_many
-            ],
+        raise InvalidInput(
+            FieldError.at(
+                f"items[{line.index}].quantity",
+                FieldCode.MAX_VALUE,
+                f"At most {MAX_QUANTITY_PER_LINE} units of one product per order.",
+            )
+            for line in too_many
         )
 
     key_record = None
@@ -101,21 +94,16 @@ def place_order(
         line for line in lines if line.product_id not in products or not products[line.product_id].is_active
     ]
     if unknown:
-        raise _input_error(
-            "The order names products that do not exist.",
-            [
-                {
-                    "field": f"items[{line.index}].product",
-                    "code": "does_not_exist",
-                    "message": f"No product {line.product_id}.",
-                }
-                for line in unknown
-            ],
+        raise InvalidInput(
+            FieldError.at(
+                f"items[{line.index}].product", FieldCode.DOES_NOT_EXIST, f"No product {line.product_id}."
+            )
+            for line in unknown
         )
 
     short = [line for line in lines if products[line.product_id].stock < line.quantity]
     if short:
-        raise ApplicationError(
+        raise DomainError(
             f"Not enough stock for {len(short)} line(s).",
             code=OrderErrorCode.INSUFFICIENT_STOCK,
             errors=[_insufficient_stock(line, products[line.product_id].stock) for line in short],
@@ -166,13 +154,10 @@ def _claim_idempotency_key(
     except IntegrityError:
         existing = IdempotencyKey.objects.select_related("order").get(user=user, key=key)
     if existing.request_hash != request_hash:
-        raise ApplicationError(
+        raise Unprocessable(
             "This Idempotency-Key was already used with a different request body.",
             code=OrderErrorCode.IDEMPOTENCY_KEY_REUSED,
-            status=422,
-            errors=[
-                {"field": "Idempotency-Key", "code": "reused", "message": "Use a new key for a new order."}
-            ],
+            errors=[FieldError.at("Idempotency-Key", FieldCode.REUSED, "Use a new key for a new order.")],
         )
     return None, existing.order
 
@@ -183,8 +168,8 @@ def change_order_status(*, order_id: int, actor: User, status: str) -> Order:
     locked for the whole change, so of two racing changes the second sees the first's result;
     cancelling returns every line's quantity to stock in the same transaction."""
     order = order_for_update(order_id).first()
-    if order is None or not (actor.is_staff or order.user_id == actor.pk):
-        raise Http404
+    if order is None or not can_view_order(actor, order.user_id):
+        raise order_not_found()
     check_transition(order.status, status, is_staff=actor.is_staff)
 
     if status == OrderStatus.CANCELLED:

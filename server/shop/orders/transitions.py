@@ -1,6 +1,6 @@
 """Who may move an order from which status to which: the single table the API consults."""
 
-from shop.api.exceptions import ApplicationError
+from shop.errors import Conflict, Forbidden
 
 from .error_codes import OrderErrorCode
 from .models import OrderStatus as S
@@ -28,20 +28,18 @@ def allowed_targets(current: str, *, is_staff: bool) -> frozenset[str]:
 
 
 def check_transition(current: str, target: str, *, is_staff: bool) -> None:
-    """Raises ApplicationError unless the caller may move the order from `current` to `target`:
-    403 for a target this kind of caller may never set, 409 for one not reachable from `current`."""
+    """Raises unless the caller may move the order from `current` to `target`: Forbidden for a
+    target this kind of caller may never set, Conflict for one not reachable from `current`."""
     if not is_staff and target not in OWNER_TARGETS:
-        raise ApplicationError(
+        raise Forbidden(
             f"Customers may only cancel their orders, not move them to '{target}'.",
             code=OrderErrorCode.STATUS_CHANGE_FORBIDDEN,
-            status=403,
         )
     allowed = allowed_targets(current, is_staff=is_staff)
     if target not in allowed:
-        raise ApplicationError(
+        raise Conflict(
             f"Cannot move an order from '{current}' to '{target}'.",
             code=OrderErrorCode.INVALID_STATUS_TRANSITION,
-            status=409,
             current_status=current,
             allowed_statuses=sorted(allowed),
         )

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
-from shop.api.exceptions import ApplicationError
+from shop.errors import DomainError
 
 from .error_codes import OrderErrorCode
 
@@ -32,12 +32,12 @@ def validate_order_total(total: Decimal) -> None:
     service under the product locks, where the prices are the ones the order will be charged."""
     minimum = settings.MIN_ORDER_TOTAL
     if total < minimum:
-        raise ApplicationError(
+        raise DomainError(
             f"The order total {total} is below the minimum of {minimum}.",
             code=OrderErrorCode.ORDER_TOTAL_BELOW_MINIMUM,
         )
     if total > MAX_ORDER_TOTAL:
-        raise ApplicationError(
+        raise DomainError(
             f"The order total {total} is above the maximum of {MAX_ORDER_TOTAL}; split the order.",
             code=OrderErrorCode.ORDER_TOTAL_ABOVE_MAXIMUM,
         )

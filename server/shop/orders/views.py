@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
@@ -14,7 +14,8 @@ from shop.invoices.services import ready_invoice_file
 
 from .cache import cached_order_detail, store_order_detail
 from .filters import AdminOrderFilter, OrderFilter
-from .selectors import order_get_for, order_list_all, order_list_for_user
+from .permissions import can_view_order
+from .selectors import order_get_for, order_list_all, order_list_for_user, order_not_found
 from .serializers import OrderCreateInputSerializer, OrderOutputSerializer, OrderStatusInputSerializer
 from .services import change_order_status, place_order
 
@@ -66,8 +67,8 @@ class OrderDetailView(GenericAPIView):
         cached, version = cached_order_detail(pk)
         if cached is not None:
             owner_id, body = cached
-            if not (request.user.is_staff or owner_id == request.user.pk):
-                raise Http404  # the same answer as for an order that does not exist
+            if not can_view_order(request.user, owner_id):
+                raise order_not_found()
             return cached_json(body)
         order = order_get_for(user=request.user, order_id=pk)
         response = Response(OrderOutputSerializer(order).data)
@@ -84,7 +85,7 @@ class OrderReportView(GenericAPIView):
     def get(self, request, pk: int):
         path = ready_invoice_file(order=order_get_for(user=request.user, order_id=pk))
         if path is None:
-            raise Http404
+            raise order_not_found()
         return FileResponse(  # a download (Content-Disposition: attachment), in browsers and Swagger UI
             path.open("rb"),
             content_type="application/pdf",

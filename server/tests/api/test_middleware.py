@@ -5,21 +5,9 @@ import json
 import pytest
 
 from shop.api.middleware import ResponseContractViolation
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
-    body = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"].endswith("/" + code)
-    assert body["title"]
-    return body
 
 
 def test_it_answers_404_for_unknown_api_paths(anon):
@@ -111,3 +99,14 @@ def test_it_serves_the_spec_and_the_docs_offline(anon):
         html = anon.get(page).content.decode()
         assert "/api/openapi.yaml" in html
         assert "cdn" not in html.lower() and "fonts.googleapis" not in html
+
+
+def test_every_missing_field_is_named_by_its_path(client_for, alice):
+    response = client_for(alice).post("/api/orders/", {"items": [{"product": 1}, {}]})
+    body = assert_problem(response, 400, "validation_error")
+    assert sorted((e["field"], e["code"]) for e in body["errors"]) == [
+        ("items[0].quantity", "required"),
+        ("items[1].product", "required"),
+        ("items[1].quantity", "required"),
+    ]
+    assert body["detail"] == "The request has 3 invalid field(s)."

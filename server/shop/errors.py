@@ -1,0 +1,100 @@
+"""The errors the domain raises. A class names the kind of refusal, a code from an enum names the
+reason; which HTTP status a kind becomes is known only to the API layer (shop/api/exceptions.py).
+
+    raise NotFound("No such order.", code=ApiErrorCode.NOT_FOUND)
+    raise InvalidInput([FieldError("items[0].quantity", FieldCode.MAX_VALUE, "At most 1000 units.")])
+"""
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from shop.api.error_codes import ApiErrorCode
+
+
+class FieldCode(StrEnum):
+    """Why one field of the input is wrong (`errors[].code`)."""
+
+    REQUIRED = "required"
+    INVALID = "invalid"
+    UNIQUE = "unique"
+    MAX_VALUE = "max_value"
+    DOES_NOT_EXIST = "does_not_exist"
+    REUSED = "reused"
+    PASSWORD_INVALID = "password_invalid"
+    PASSWORD_INCORRECT = "password_incorrect"
+    INSUFFICIENT_STOCK = "insufficient_stock"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One offending input: its path (`items[0].quantity`), why, and a message for people.
+    `extra` carries code-specific members (`product`, `requested`, `available`)."""
+
+    field: str
+    code: str
+    message: str
+    extra: tuple[tuple[str, Any], ...] = field(default=())
+
+    @classmethod
+    def at(cls, path: str, code: str, message: str, **extra: Any) -> "FieldError":
+        return cls(path or "non_field_errors", str(code), message, tuple(extra.items()))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "code": self.code, "message": self.message, **dict(self.extra)}
+
+
+def field_path(parts: Iterable[str | int], prefix: str = "") -> str:
+    """`["items", 0, "quantity"]` -> `items[0].quantity`: the one spelling of a field's path."""
+    path = prefix
+    for part in parts:
+        path = f"{path}[{part}]" if isinstance(part, int) else (f"{path}.{part}" if path else str(part))
+    return path
+
+
+class DomainError(Exception):
+    """The request breaks a business rule (the API answers 400 unless a subclass says otherwise)."""
+
+    def __init__(
+        self, detail: str, *, code: StrEnum, errors: Iterable[FieldError] = (), **extensions: Any
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        self.errors = tuple(errors)
+        self.extensions: Mapping[str, Any] = extensions
+
+
+class InvalidInput(DomainError):
+    """Fields of the input are wrong, each named in `errors`."""
+
+    def __init__(self, errors: Iterable[FieldError], *, detail: str = "") -> None:
+        errors = tuple(errors)
+        super().__init__(
+            detail or invalid_fields_detail(len(errors)), code=ApiErrorCode.VALIDATION_ERROR, errors=errors
+        )
+
+
+class NotFound(DomainError):
+    """No such thing, or not one the caller may see."""
+
+
+class Forbidden(DomainError):
+    """The caller may never do this."""
+
+
+class Conflict(DomainError):
+    """Not possible in the current state of the thing."""
+
+
+class Unprocessable(DomainError):
+    """Well-formed, but contradicts an earlier request (a reused idempotency key)."""
+
+
+class Unauthenticated(DomainError):
+    """The credentials in the request are not (or no longer) valid."""
+
+
+def invalid_fields_detail(count: int) -> str:
+    return f"The request has {count} invalid field(s)."
