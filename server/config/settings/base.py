@@ -296,3 +296,8 @@ EXTERNAL_API_URL = env("EXTERNAL_API_URL", default="")
 EXTERNAL_API_TIMEOUT = env.float("EXTERNAL_API_TIMEOUT", default=5.0)
 EXTERNAL_API_MAX_RETRIES = env.int("EXTERNAL_API_MAX_RETRIES", default=3)
 EXTERNAL_API_RETRY_BACKOFF = env.float("EXTERNAL_API_RETRY_BACKOFF", default=2.0)
+# Every task retries with base * 2^n seconds (plus jitter), at most so many times (shop/retries.py).
+INVOICE_RETRY_BACKOFF = env.float("INVOICE_RETRY_BACKOFF", default=1.0)
+INVOICE_MAX_RETRIES = env.int("INVOICE_MAX_RETRIES", default=3)
+EMAIL_RETRY_BACKOFF = env.float("EMAIL_RETRY_BACKOFF", default=5.0)
+EMAIL_MAX_RETRIES = env.int("EMAIL_MAX_RETRIES", default=5)

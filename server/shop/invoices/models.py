@@ -1,12 +1,14 @@
 from django.db import models
 
+from shop.orders.models import OutboxRow
+
 
 class InvoiceStatus(models.TextChoices):
     PENDING = "pending"
     READY = "ready"
 
 
-class Invoice(models.Model):
+class Invoice(OutboxRow):
     """The PDF invoice of an order. Created `pending` with the order (so the work is never
     forgotten, even if the broker is down), `ready` once the file is written."""
 
@@ -14,8 +16,6 @@ class Invoice(models.Model):
     status = models.CharField(max_length=16, choices=InvoiceStatus.choices, default=InvoiceStatus.PENDING)
     file = models.CharField(max_length=255, blank=True, help_text="Path relative to MEDIA_ROOT")
     generated_at = models.DateTimeField(null=True, blank=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"], name="invoice_status_created")]

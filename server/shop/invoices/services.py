@@ -1,5 +1,6 @@
 """Generating and reading invoice files."""
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -12,6 +13,8 @@ from shop.orders.models import Order
 
 from .models import Invoice, InvoiceStatus
 from .pdf import render_invoice
+
+logger = logging.getLogger(__name__)
 
 
 def invoice_path(order_id: int) -> Path:
@@ -42,6 +45,11 @@ def generate_invoice(*, order_id: int) -> Invoice:
             },
         )
     return invoice
+
+
+def mark_invoice_failed(*, order_id: int, error: str) -> None:
+    """The invoice task gave up: the invoice stays pending, so the sweeper publishes it again."""
+    logger.error('event=invoice_failed order_id=%s error="%s" action=left_for_sweeper', order_id, error)
 
 
 def ready_invoice_file(*, order: Order) -> Path | None:

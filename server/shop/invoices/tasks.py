@@ -1,15 +1,16 @@
-from celery import shared_task
 from django.db import DatabaseError
 
+from shop.retries import retrying_task
 
-@shared_task(
-    name="shop.invoices.tasks.generate_invoice",
-    autoretry_for=(OSError, DatabaseError),
-    retry_backoff=True,
-    max_retries=3,
+
+@retrying_task(
+    "shop.invoices.tasks.generate_invoice",
+    retry_on=(OSError, DatabaseError),
+    settings_prefix="INVOICE",
+    failed="shop.invoices.services.mark_invoice_failed",
 )
-def generate_invoice(*, order_id: int) -> None:
+def generate_invoice_task(self, *, order_id: int) -> None:
     """Writes the order's PDF invoice; the confirmation e-mail is chained after it."""
-    from .services import generate_invoice as generate
+    from .services import generate_invoice
 
-    generate(order_id=order_id)
+    self.call(generate_invoice, order_id=order_id)

@@ -1,5 +1,7 @@
 from django.db import models
 
+from shop.orders.models import OutboxRow
+
 
 class EmailStatus(models.TextChoices):
     PENDING = "pending"
@@ -11,7 +13,7 @@ class EmailKind(models.TextChoices):
     ORDER_CONFIRMATION = "order_confirmation"
 
 
-class EmailNotification(models.Model):
+class EmailNotification(OutboxRow):
     """Every e-mail the shop sends, recorded before it is sent. The row is locked and checked
     before sending, so a retried or duplicated task never sends the same e-mail twice."""
 
@@ -23,8 +25,6 @@ class EmailNotification(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [

@@ -1,16 +1,17 @@
-from celery import shared_task
+from shop.retries import retrying_task
+
+from .services import EmailDeliveryFailed, InvoiceNotReady
 
 
-@shared_task(name="shop.notifications.tasks.send_order_confirmation", bind=True, max_retries=5)
-def send_order_confirmation(self, *, order_id: int) -> None:
+@retrying_task(
+    "shop.notifications.tasks.send_order_confirmation",
+    retry_on=(InvoiceNotReady, EmailDeliveryFailed),
+    settings_prefix="EMAIL",
+    failed="shop.notifications.services.mark_email_failed",
+)
+def send_order_confirmation_task(self, *, order_id: int) -> None:
     """Sends the order-confirmation e-mail once; retries while the invoice or the mail server is
     not ready, then records the failure."""
-    from .services import EmailDeliveryFailed, InvoiceNotReady, mark_email_failed, send_order_confirmation
+    from .services import send_order_confirmation
 
-    try:
-        send_order_confirmation(order_id=order_id)
-    except (InvoiceNotReady, EmailDeliveryFailed) as exc:
-        if self.request.retries >= self.max_retries:
-            mark_email_failed(order_id=order_id, error=str(exc))
-            raise
-        raise self.retry(exc=exc, countdown=5 * 2**self.request.retries) from exc
+    self.call(send_order_confirmation, order_id=order_id)

@@ -3,6 +3,21 @@ from django.db import models
 from django.db.models import Q
 
 
+class OutboxRow(models.Model):
+    """A piece of work an order owes (its invoice, an e-mail, a partner notice): written `pending`
+    in the order's own transaction, published after commit, done by a task.
+
+    What `outbox.py` relies on: one row per order and kind (found by `order_id`); `status`, whose
+    `PENDING` value the sweeper looks for; `enqueued_at`, stamped when a publish was taken by the
+    broker (null when it was not), and `created_at`; an index on (status, created_at)."""
+
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
 class OrderStatus(models.TextChoices):
     PENDING = "pending"
     PROCESSING = "processing"

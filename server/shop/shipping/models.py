@@ -1,5 +1,7 @@
 from django.db import models
 
+from shop.orders.models import OutboxRow
+
 
 class ShippingStatus(models.TextChoices):
     PENDING = "pending"
@@ -7,7 +9,7 @@ class ShippingStatus(models.TextChoices):
     FAILED = "failed"
 
 
-class ShippingNotification(models.Model):
+class ShippingNotification(OutboxRow):
     """The shipping partner must hear about a shipped order. Created `pending` in the transaction
     that ships the order; `sent` on a 2xx, `failed` on a 4xx or when the retries run out."""
 
@@ -17,8 +19,6 @@ class ShippingNotification(models.Model):
     status = models.CharField(max_length=16, choices=ShippingStatus.choices, default=ShippingStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     completed_at = models.DateTimeField(null=True, blank=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"], name="shipping_status_created")]

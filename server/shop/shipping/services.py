@@ -77,7 +77,10 @@ def _describe(answer: PartnerAnswer) -> str:
     return f"HTTP {answer.status_code}" if answer.status_code else answer.error
 
 
-def mark_shipping_failed(*, order_id: int) -> None:
-    ShippingNotification.objects.filter(order_id=order_id, status=ShippingStatus.PENDING).update(
+def mark_shipping_failed(*, order_id: int, error: str) -> None:
+    """The partner task gave up: the notice is failed (every attempt is in ShippingAttempt)."""
+    updated = ShippingNotification.objects.filter(order_id=order_id, status=ShippingStatus.PENDING).update(
         status=ShippingStatus.FAILED, completed_at=timezone.now()
     )
+    if updated:
+        logger.error('event=shipping_failed order_id=%s error="%s"', order_id, error)
