@@ -5,8 +5,6 @@ the shipping partner. Always stopped, whatever happens."""
 
 from __future__ import annotations
 
-import http.server
-import json
 import os
 import secrets
 import shutil
@@ -15,7 +13,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -24,6 +21,8 @@ from pathlib import Path
 
 import psycopg
 import requests
+
+from tests.helpers import PartnerStub
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER = REPO / "server"
@@ -43,28 +42,6 @@ def reachable(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-class PartnerStub(http.server.ThreadingHTTPServer):
-    """Answers 201 to every POST, like the simulated partner."""
-
-    def __init__(self) -> None:
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                body = json.dumps({"id": 101}).encode()
-                self.send_response(201)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server_address[1]}/posts"
-        threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
 @dataclass
@@ -212,7 +189,7 @@ def live_stack(
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
-        partner.shutdown()
+        partner.close()
         with psycopg.connect(pg_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         if not os.environ.get("KEEP_STACK_LOGS"):

@@ -14,16 +14,7 @@ import requests
 from contract_tests import services
 from contract_tests.conftest import require_services
 from contract_tests.stack import live_stack
-
-
-def wait_for(condition, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"gave up after {timeout}s waiting for {what}")
+from tests.helpers import wait_for
 
 
 @pytest.fixture(scope="module")

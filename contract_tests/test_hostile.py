@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-PROBLEM = "application/problem+json"
+from tests.helpers import PROBLEM, assert_problem
+
 BODY_LIMIT = 2_621_440  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE default
 PASSWORD = "hostile-pass-Qm4"
 
@@ -26,14 +27,6 @@ def send(stack, seen, method: str, path: str, **kwargs) -> requests.Response:
     response = requests.request(method, stack.url(path), **kwargs)
     seen.append((method, path, response.status_code, response.headers.get("Content-Type", "")))
     return response
-
-
-def assert_problem(response: requests.Response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text[:500]
-    assert response.headers["Content-Type"] == PROBLEM
-    body = response.json()
-    assert (body["status"], body["code"]) == (status, code)
-    return body
 
 
 def raw_post(stack, seen, path: str, body: bytes, content_type: str, **headers) -> requests.Response:

@@ -25,6 +25,7 @@ import psycopg
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "server"))  # tests.helpers
 
 from contract_tests.stack import live_stack
 

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from shop.api.throttling import failover_cache
+from tests.helpers import PartnerStub
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -120,52 +121,6 @@ def place(db):
 def _media_root(tmp_path, settings):
     """Invoices are written under a fresh MEDIA_ROOT per test."""
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-class PartnerStub:
-    """A real HTTP server on 127.0.0.1 standing in for the shipping partner. `script` lists what
-    to answer, call by call: a status code, or "hang" to answer after the client's timeout; once
-    used up, it answers 201."""
-
-    def __init__(self) -> None:
-        import http.server
-        import json
-        import threading
-        import time
-
-        stub = self
-        self.script: list[int | str] = []
-        self.calls: list[dict] = []
-        self.hang_seconds = 1.0
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                stub.calls.append(
-                    {"headers": dict(self.headers), "json": json.loads(self.rfile.read(length))}
-                )
-                answer = stub.script.pop(0) if stub.script else 201
-                if answer == "hang":
-                    time.sleep(stub.hang_seconds)
-                    answer = 201
-                body = json.dumps({"id": 101, "answer": answer}).encode()
-                self.send_response(int(answer))
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/posts"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

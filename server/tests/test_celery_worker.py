@@ -4,7 +4,6 @@ through the API gets its PDF invoice and its e-mail record, and the worker logs 
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -15,20 +14,11 @@ from django.db import connection
 from shop.invoices.models import Invoice, InvoiceStatus
 from shop.invoices.services import invoice_path
 from shop.notifications.models import EmailNotification, EmailStatus
+from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 SERVER = Path(__file__).resolve().parents[1]
-
-
-def wait_for(condition, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"gave up after {timeout}s waiting for {what}")
 
 
 def database_url() -> str:

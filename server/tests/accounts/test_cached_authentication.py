@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.api.test_middleware import assert_problem
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db(transaction=True)  # invalidation happens on commit
 

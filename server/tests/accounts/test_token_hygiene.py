@@ -7,10 +7,9 @@ from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
-from shop.accounts.services import user_create
-from shop.api.exceptions import ApplicationError
-from tests.api.test_middleware import assert_problem
-from tests.orders.test_concurrency import race
+from shop.accounts.services import create_user
+from shop.errors import DomainError
+from tests.helpers import assert_problem, race
 
 PASSWORD = "s3cret-Passw0rd"
 NEW_PASSWORD = "an0ther-Passw0rd-2"
@@ -149,15 +148,15 @@ def test_it_throttles_password_attempts_per_user(alice, settings):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("username", ["gq<b>y", "a b", "x" * 151])
-def test_user_create_runs_the_model_validators(username):
-    with pytest.raises(ApplicationError) as raised:
-        user_create(username=username, email="mallory@example.com", password=PASSWORD)
-    assert [e["field"] for e in raised.value.errors] == ["username"]
+def test_create_user_runs_the_model_validators(username):
+    with pytest.raises(DomainError) as raised:
+        create_user(username=username, email="mallory@example.com", password=PASSWORD)
+    assert [e.field for e in raised.value.errors] == ["username"]
     assert not get_user_model().objects.exists()
 
 
 @pytest.mark.django_db
-def test_user_create_checks_the_email_too():
-    with pytest.raises(ApplicationError) as raised:
-        user_create(username="mallory", email="not an email", password=PASSWORD)
-    assert [(e["field"], e["code"]) for e in raised.value.errors] == [("email", "invalid")]
+def test_create_user_checks_the_email_too():
+    with pytest.raises(DomainError) as raised:
+        create_user(username="mallory", email="not an email", password=PASSWORD)
+    assert [(e.field, e.code) for e in raised.value.errors] == [("email", "invalid")]

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import DisallowedHost
 
 from shop.api.middleware import MAX_JSON_DEPTH
-from tests.api.test_middleware import assert_problem
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ import pytest
 
 from config.settings.base import throttle_cache
 from shop.api.throttling import failover_cache
-from tests.api.test_middleware import assert_problem
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from shop.catalog.models import Product
-from tests.api.test_middleware import assert_problem
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from pypdf import PdfReader
 from shop.invoices.models import Invoice, InvoiceStatus
 from shop.invoices.services import generate_invoice, invoice_path
 from shop.orders.outbox import record_order_placed  # noqa: F401 - the rows come with the order
-from tests.api.test_middleware import assert_problem
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.core import mail
 from shop.invoices.services import generate_invoice
 from shop.notifications.models import EmailNotification, EmailStatus
 from shop.notifications.services import InvoiceNotReady, send_order_confirmation
-from shop.notifications.tasks import send_order_confirmation as send_task
+from shop.notifications.tasks import send_order_confirmation_task
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def test_it_waits_for_the_invoice(alices_order):
     assert mail.outbox == []
 
 
-def test_a_failing_mail_server_is_recorded_retried_then_marked_failed(alices_order, monkeypatch):
+def test_a_failing_mail_server_is_recorded_retried_then_marked_failed(alices_order, monkeypatch, settings):
     generate_invoice(order_id=alices_order.pk)
     calls = []
 
@@ -54,13 +54,13 @@ def test_a_failing_mail_server_is_recorded_retried_then_marked_failed(alices_ord
         raise ConnectionRefusedError("smtp down")
 
     monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
-    monkeypatch.setattr(send_task, "retry", _eager_retry(send_task))
-    result = send_task.apply(kwargs={"order_id": alices_order.pk})
+    monkeypatch.setattr(send_order_confirmation_task, "retry", _eager_retry(send_order_confirmation_task))
+    result = send_order_confirmation_task.apply(kwargs={"order_id": alices_order.pk})
     assert result.failed()
     notification = EmailNotification.objects.get(order=alices_order)
     assert notification.status == EmailStatus.FAILED
     assert "smtp down" in notification.error
-    assert len(calls) == notification.attempts == send_task.max_retries + 1
+    assert len(calls) == notification.attempts == settings.EMAIL_MAX_RETRIES + 1
 
 
 def _eager_retry(task):

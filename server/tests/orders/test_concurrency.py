@@ -1,45 +1,20 @@
 """Races on real PostgreSQL row locks, with real threads and one connection per thread."""
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
-from shop.api.exceptions import ApplicationError
 from shop.catalog.models import Product
+from shop.errors import DomainError
 from shop.orders.models import IdempotencyKey, Order, OrderItem
 from shop.orders.services import change_order_status, place_order
+from tests.helpers import race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def race(workers: list[Callable[[], object]]) -> list[object]:
-    """Runs the callables at once (released by a barrier); returns each one's result or exception."""
-    barrier = threading.Barrier(len(workers))
-    results: list[object] = [None] * len(workers)
-
-    def run(index: int, work: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = work()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a worker is stuck (deadlock?)"
-    return results
-
-
 def outcome(result: object) -> str:
-    if isinstance(result, ApplicationError):
+    if isinstance(result, DomainError):
         return str(result.code)
     if isinstance(result, Exception):
         return f"unexpected {type(result).__name__}: {result}"
@@ -113,13 +88,13 @@ def test_concurrent_requests_with_one_idempotency_key_create_one_order(make_user
 
 def test_a_stock_edit_never_overwrites_a_concurrent_decrement(make_user, make_product, client_for):
     """The product update takes the same row lock as placing an order."""
-    from shop.catalog.services import product_update
+    from shop.catalog.services import update_product
 
     product = make_product("Edited", stock=50)
     user = make_user("quick")
     results = race(
         [lambda: place_order(user=user, items=[{"product": product.pk, "quantity": 1}]) for _ in range(10)]
-        + [lambda: product_update(product_id=product.pk, data={"name": "Edited twice"})]
+        + [lambda: update_product(product_id=product.pk, data={"name": "Edited twice"})]
     )
     assert all(not isinstance(r, Exception) for r in results)
     product.refresh_from_db()

@@ -4,8 +4,8 @@ and more orders per minute than one user may place. Refused with a problem, noth
 import pytest
 
 from shop.orders.models import Order
-from tests.api.test_middleware import assert_problem
-from tests.orders.test_place_order import order
+from tests.helpers import assert_problem
+from tests.helpers import post_order as order
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from shop.orders.models import Order
-from tests.api.test_middleware import assert_problem
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 

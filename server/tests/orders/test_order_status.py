@@ -4,7 +4,7 @@ import pytest
 
 from shop.orders.models import Order
 from shop.orders.transitions import OWNER_TRANSITIONS, STAFF_TRANSITIONS
-from tests.api.test_middleware import assert_problem
+from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -99,8 +99,12 @@ def test_the_sweeper_resumes_emails_and_partner_notices_too(alice, staff, mug, p
     assert len(mail.outbox) == 1 and len(partner.calls) == 1
 
 
-def test_beat_runs_the_sweeper_as_a_task(alice, mug, place):
-    from shop.orders.tasks import resume_pending_work as sweep_task
+def test_beat_runs_the_sweeper_as_a_task(alice, mug, place, settings):
+    from shop.orders.tasks import resume_pending_work_task as sweep_task
 
-    place(alice, (mug, 1))
-    assert sweep_task.apply().get() == {"invoices": 0, "emails": 0, "shipping": 0}  # nothing stale yet
+    order = place(alice, (mug, 1))  # in the test's transaction: never published
+    assert sweep_task.apply().get() == {"invoices": 0, "emails": 0, "shipping": 0}  # not stale yet
+    settings.OUTBOX_RESUME_AFTER = 0
+    assert sweep_task.apply().get() == {"invoices": 1, "emails": 0, "shipping": 0}
+    order.invoice.refresh_from_db()
+    assert order.invoice.status == InvoiceStatus.READY  # the published chain ran (in-process)

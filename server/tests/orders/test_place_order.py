@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 
 from shop.orders.models import IdempotencyKey, Order, OrderItem, OrderStatusChange
-from tests.api.test_middleware import assert_problem
+from tests.helpers import assert_problem
+from tests.helpers import post_order as order
 
 pytestmark = pytest.mark.django_db
 
@@ -18,11 +19,6 @@ def keyboard(make_product):
 @pytest.fixture
 def novel(make_product):
     return make_product("Novel", price="29.90", stock=3, category="books")
-
-
-def order(client, *lines, **headers):
-    items = [{"product": product.pk, "quantity": quantity} for product, quantity in lines]
-    return client.post("/api/orders/", {"items": items}, **headers)
 
 
 def test_it_places_an_order(client_for, alice, keyboard, novel):

@@ -4,8 +4,9 @@ import pytest
 
 from shop.orders.models import OrderStatus
 from shop.orders.services import change_order_status
+from shop.retries import backoff
 from shop.shipping.models import ShippingAttempt, ShippingNotification, ShippingStatus
-from shop.shipping.tasks import backoff, notify_shipping_partner
+from shop.shipping.tasks import notify_partner_task
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ def shipped_order(place, alice, staff, make_product):
 
 
 def run_task(order):
-    return notify_shipping_partner.apply(kwargs={"order_id": order.pk})
+    return notify_partner_task.apply(kwargs={"order_id": order.pk})
 
 
 def attempts(order) -> list[tuple[int, int | None]]:
@@ -106,7 +107,7 @@ def test_a_finished_notice_is_not_sent_again(partner, shipped_order):
 def test_backoff_grows_exponentially_with_jitter(settings):
     settings.EXTERNAL_API_RETRY_BACKOFF = 2.0
     for retries in range(4):
-        delay = backoff(retries)
+        delay = backoff(retries, settings.EXTERNAL_API_RETRY_BACKOFF)
         assert 2.0 * 2**retries <= delay <= 2.0 * 2**retries + 2.0
 
 

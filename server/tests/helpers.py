@@ -1,0 +1,107 @@
+"""What every test module shares (as healthchecks keeps hc/test.py): the problem assertion, a
+bounded wait and the shipping partner's stub. Test modules import from here, never from each
+other; the live-stack tests in contract_tests/ use it too."""
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    """Asserts an RFC 9457 problem with that status and code (a Django test response or a
+    `requests` response alike); returns its body."""
+    assert response.status_code == status, response.content[:1000]
+    assert response.headers["Content-Type"] == PROBLEM
+    body = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"].endswith("/" + code)
+    assert body["title"]
+    return body
+
+
+def wait_for(condition, *, timeout: float, what: str):
+    """Polls `condition` until it returns something truthy (returned), failing after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail(f"gave up after {timeout}s waiting for {what}")
+
+
+class PartnerStub:
+    """A real HTTP server on 127.0.0.1 standing in for the shipping partner. `script` lists what
+    to answer, call by call: a status code, or "hang" to answer after `hang_seconds`; once used up,
+    it answers 201. Every call is kept in `calls` (headers and JSON body)."""
+
+    def __init__(self) -> None:
+        stub = self
+        self.script: list[int | str] = []
+        self.calls: list[dict] = []
+        self.hang_seconds = 1.0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                stub.calls.append(
+                    {"headers": dict(self.headers), "json": json.loads(self.rfile.read(length))}
+                )
+                answer = stub.script.pop(0) if stub.script else 201
+                if answer == "hang":
+                    time.sleep(stub.hang_seconds)
+                    answer = 201
+                body = json.dumps({"id": 101, "answer": answer}).encode()
+                self.send_response(int(answer))
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/posts"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def race(workers: list[Callable[[], object]]) -> list[object]:
+    """Runs the callables at once (released by a barrier); returns each one's result or exception."""
+    barrier = threading.Barrier(len(workers))
+    results: list[object] = [None] * len(workers)
+
+    def run(index: int, work: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            results[index] = work()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a worker is stuck (deadlock?)"
+    return results
+
+
+def post_order(client, *lines, **headers):
+    """POST /api/orders/ with (product, quantity) lines."""
+    items = [{"product": product.pk, "quantity": quantity} for product, quantity in lines]
+    return client.post("/api/orders/", {"items": items}, **headers)
