@@ -11,6 +11,8 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from shop.orders.claims import ClaimHeld
+
 
 def backoff(retries: int, base: float) -> float:
     """Exponential backoff with full jitter: base * 2^retries, plus up to one base at random."""
@@ -35,6 +37,14 @@ class RetryingTask(Task):
     def call(self, service: Callable[..., Any], **kwargs: Any) -> Any:
         try:
             return service(**kwargs)
+        except ClaimHeld as exc:
+            # Another attempt holds the row: come back when it has ended (or its dead worker's
+            # lease has), without using up a retry. In-process, the holder is this very call stack.
+            if self.request.is_eager:
+                return None
+            raise self.retry(
+                exc=exc, countdown=exc.seconds + 1, max_retries=self.request.retries + 1
+            ) from exc
         except self.retry_on as exc:
             raise self.retry(
                 exc=exc,

@@ -6,9 +6,9 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
+from shop.orders.claims import claim, last_attempt, settle
 from shop.orders.models import Order
 
 from .models import Invoice, InvoiceStatus
@@ -30,26 +30,48 @@ def _write_atomically(path: Path, content: bytes) -> None:
     os.replace(tmp.name, path)  # readers see the old file or the new one, never half of one
 
 
-def generate_invoice(*, order_id: int) -> Invoice:
-    """Writes the order's PDF and marks its invoice ready. Safe to run again."""
-    order = Order.objects.select_related("user").prefetch_related("items").get(pk=order_id)
-    path = invoice_path(order_id)
-    _write_atomically(path, render_invoice(order))
-    with transaction.atomic():
-        invoice, _ = Invoice.objects.update_or_create(
-            order=order,
-            defaults={
-                "status": InvoiceStatus.READY,
-                "file": str(path.relative_to(settings.MEDIA_ROOT)),
-                "generated_at": timezone.now(),
-            },
-        )
+def max_invoice_attempts() -> int:
+    return settings.INVOICE_MAX_RETRIES + 1
+
+
+def generate_invoice(*, order_id: int) -> Invoice | None:
+    """Writes the order's PDF and marks its invoice ready. Safe to run again: a ready (or failed,
+    or claimed) invoice is left alone. A failed attempt records its error and raises, for the task
+    to retry; the last one marks the invoice failed and returns, so the confirmation e-mail chained
+    after it goes out without the attachment. Returns the invoice when this call wrote it."""
+    invoice = claim(
+        Invoice, order_id=order_id, failed=InvoiceStatus.FAILED, max_attempts=max_invoice_attempts()
+    )
+    if invoice is None:
+        return None
+    try:
+        order = Order.objects.select_related("user").prefetch_related("items").get(pk=order_id)
+        path = invoice_path(order_id)
+        _write_atomically(path, render_invoice(order))
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        if last_attempt(invoice, max_invoice_attempts()):
+            settle(invoice, status=InvoiceStatus.FAILED, error=error)
+            logger.error(
+                "event=invoice_failed order_id=%s attempts=%d error=%r", order_id, invoice.attempts, error
+            )
+            return None
+        settle(invoice, error=error)
+        raise
+    settle(
+        invoice,
+        status=InvoiceStatus.READY,
+        file=str(path.relative_to(settings.MEDIA_ROOT)),
+        generated_at=timezone.now(),
+    )
     return invoice
 
 
 def mark_invoice_failed(*, order_id: int, error: str) -> None:
-    """The invoice task gave up: the invoice stays pending, so the sweeper publishes it again."""
-    logger.error('event=invoice_failed order_id=%s error="%s" action=left_for_sweeper', order_id, error)
+    """The invoice task failed outside the attempt itself (it could not even claim the row):
+    recorded; the row stays pending, and the sweeper publishes it again within its bound."""
+    Invoice.objects.filter(order_id=order_id, status=InvoiceStatus.PENDING).update(error=error[:2000])
+    logger.error('event=invoice_task_failed order_id=%s error="%s"', order_id, error)
 
 
 def ready_invoice_file(*, order: Order) -> Path | None:

@@ -7,6 +7,7 @@ class EmailStatus(models.TextChoices):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    SKIPPED = "skipped"  # nothing to confirm any more (the order was cancelled first)
 
 
 class EmailKind(models.TextChoices):
@@ -22,8 +23,6 @@ class EmailNotification(OutboxRow):
     recipient = models.EmailField()
     subject = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=EmailStatus.choices, default=EmailStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,14 +1,16 @@
 """Sending the order-confirmation e-mail, at most once."""
 
 import logging
+from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
 from django.utils import timezone
 
+from shop.invoices.models import InvoiceStatus
 from shop.invoices.services import ready_invoice_file
-from shop.orders.models import Order
+from shop.orders.claims import claim, settle
+from shop.orders.models import Order, OrderStatus
 
 from .models import EmailKind, EmailNotification, EmailStatus
 
@@ -33,52 +35,72 @@ def confirmation_for(order: Order) -> EmailNotification:
     )
 
 
-def send_order_confirmation(*, order_id: int) -> EmailNotification:
-    """Sends the confirmation e-mail with the invoice attached, unless it was already sent.
+def max_email_attempts() -> int:
+    return settings.EMAIL_MAX_RETRIES + 1
 
-    The record is locked while sending: a concurrent or retried task waits, then finds it sent.
-    Raises InvoiceNotReady or EmailDeliveryFailed (the attempt recorded) for the task to retry.
-    """
-    with transaction.atomic():
-        notification = (
-            EmailNotification.objects.select_for_update(of=("self",))
-            .select_related("order__user", "order__invoice")
-            .get(order_id=order_id, kind=EmailKind.ORDER_CONFIRMATION)
-        )
-        if notification.status == EmailStatus.SENT:
-            logger.info("event=email_already_sent order_id=%s notification_id=%s", order_id, notification.pk)
-            return notification
-        order = notification.order
-        invoice = ready_invoice_file(order=order)
-        if invoice is None:
-            raise InvoiceNotReady(f"order {order_id} has no invoice yet")
-        message = EmailMessage(
-            subject=notification.subject,
-            body=(
-                f"Hello {order.user.username},\n\nthank you for your order #{order.pk} "
-                f"of {order.total_price} {order.currency} at {settings.SHOP_NAME}. The invoice is attached.\n"
-            ),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[notification.recipient],
-        )
+
+def _confirmation(notification: EmailNotification, order: Order, invoice: Path | None) -> EmailMessage:
+    about_invoice = (
+        "The invoice is attached."
+        if invoice is not None
+        else "Your invoice follows: it could not be made just now, and you can download it from your "
+        "order as soon as it is ready."
+    )
+    message = EmailMessage(
+        subject=notification.subject,
+        body=(
+            f"Hello {order.user.username},\n\nthank you for your order #{order.pk} of "
+            f"{order.total_price} {order.currency} at {settings.SHOP_NAME}. {about_invoice}\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.recipient],
+    )
+    if invoice is not None:
         message.attach(f"invoice-order-{order.pk}.pdf", invoice.read_bytes(), "application/pdf")
-        notification.attempts += 1
-        try:
-            message.send()
-        except Exception as exc:  # SMTP and socket errors alike: record, then let the task retry
-            notification.error = f"{type(exc).__name__}: {exc}"
-            notification.save(update_fields=["attempts", "error"])
-            failure = EmailDeliveryFailed(notification.error)
-        else:
-            notification.status = EmailStatus.SENT
-            notification.sent_at = timezone.now()
-            notification.error = ""
-            notification.save(update_fields=["status", "sent_at", "attempts", "error"])
-            return notification
-    raise failure
+    return message
+
+
+def send_order_confirmation(*, order_id: int) -> EmailNotification | None:
+    """Sends the confirmation e-mail once, with the invoice attached; without it (saying it
+    follows) when the invoice failed; not at all when the order was cancelled first (recorded as
+    skipped). Returns the notification when this call settled it.
+
+    The attempt is claimed and committed before the mail server is called, and its outcome
+    committed after: a crash in between leaves the attempt counted (the e-mail may then be sent
+    twice; SMTP offers no idempotency key). Raises InvoiceNotReady while the invoice is still
+    being made, EmailDeliveryFailed (the attempt recorded) when the mail server failed.
+    """
+    order = Order.objects.select_related("user", "invoice").get(pk=order_id)
+    invoice_state = getattr(getattr(order, "invoice", None), "status", InvoiceStatus.READY)
+    if order.status != OrderStatus.CANCELLED and invoice_state == InvoiceStatus.PENDING:
+        raise InvoiceNotReady(f"order {order_id} has no invoice yet")
+    notification = claim(
+        EmailNotification,
+        order_id=order_id,
+        kind=EmailKind.ORDER_CONFIRMATION,
+        failed=EmailStatus.FAILED,
+        max_attempts=max_email_attempts(),
+    )
+    if notification is None:
+        return None
+    if order.status == OrderStatus.CANCELLED:  # re-read now, by this attempt: nothing to confirm
+        settle(notification, status=EmailStatus.SKIPPED, error="skipped: the order was cancelled first")
+        logger.info("event=email_skipped order_id=%s reason=order_cancelled", order_id)
+        return notification
+    message = _confirmation(notification, order, ready_invoice_file(order=order))
+    try:
+        message.send()
+    except Exception as exc:  # SMTP and socket errors alike: record, then let the task retry
+        error = f"{type(exc).__name__}: {exc}"
+        settle(notification, error=error)
+        raise EmailDeliveryFailed(error) from exc
+    settle(notification, status=EmailStatus.SENT, sent_at=timezone.now())
+    return notification
 
 
 def mark_email_failed(*, order_id: int, error: str) -> None:
+    """The e-mail task gave up (retries used up, or an unexpected error): the e-mail is failed
+    until staff requeue it."""
     EmailNotification.objects.filter(
         order_id=order_id, kind=EmailKind.ORDER_CONFIRMATION, status=EmailStatus.PENDING
     ).update(status=EmailStatus.FAILED, error=error[:2000])

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from shop.orders.admin_actions import requeue_action
+
 from .models import ShippingAttempt, ShippingNotification
 
 
@@ -12,7 +14,8 @@ class ShippingAttemptInline(admin.TabularInline):
 
 @admin.register(ShippingNotification)
 class ShippingNotificationAdmin(admin.ModelAdmin):
-    list_display = ["order", "status", "attempts", "completed_at"]
+    actions = [requeue_action("shipping")]
+    list_display = ["order", "status", "attempts", "requeues", "completed_at"]
     list_filter = ["status"]
-    readonly_fields = ["order", "status", "attempts", "completed_at", "enqueued_at", "created_at"]
+    readonly_fields = [f.name for f in ShippingNotification._meta.fields]
     inlines = [ShippingAttemptInline]

@@ -17,7 +17,6 @@ class ShippingNotification(OutboxRow):
         "orders.Order", on_delete=models.CASCADE, related_name="shipping_notification"
     )
     status = models.CharField(max_length=16, choices=ShippingStatus.choices, default=ShippingStatus.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -3,15 +3,20 @@
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from shop.orders.claims import claim, settle
 from shop.orders.models import Order
 
 from .client import PartnerAnswer, post_shipment
 from .models import ShippingAttempt, ShippingNotification, ShippingStatus
 
 logger = logging.getLogger(__name__)
+
+
+IN_FLIGHT = "in flight: the call was started and no answer was recorded"
 
 
 class PartnerUnavailable(Exception):
@@ -37,35 +42,53 @@ def shipment_payload(order: Order) -> dict[str, Any]:
     }
 
 
-def notify_partner(*, order_id: int) -> ShippingNotification:
-    """Makes one call to the partner unless it already answered, and records it.
+def max_partner_attempts() -> int:
+    return settings.EXTERNAL_API_MAX_RETRIES + 1
 
-    The notification row is locked during the call, so duplicated tasks never call twice at once.
-    Raises PartnerUnavailable (after recording the attempt) when the call is worth retrying.
-    """
+
+def notify_partner(*, order_id: int) -> ShippingNotification | None:
+    """Makes one call to the partner unless the notice is settled or another attempt holds it.
+
+    Three steps, each committed: the attempt is claimed and recorded as in flight; the partner is
+    called (no transaction or lock held); the answer is recorded. A worker killed after the
+    partner accepted but before the answer was recorded leaves an attempt with no answer, and the
+    next attempt (after the claim's lease) calls again with the same `Idempotency-Key`, which the
+    partner uses to tell a repeat from a new notice: delivery is at least once, never unrecorded.
+    Raises PartnerUnavailable when the call is worth retrying. Returns the notification when this
+    call settled or attempted it."""
+    started: list[ShippingAttempt] = []
+
+    def record_intent(notification: ShippingNotification) -> None:
+        started.append(
+            ShippingAttempt.objects.create(
+                notification=notification, attempt=notification.attempts, error=IN_FLIGHT
+            )
+        )
+
+    notification = claim(
+        ShippingNotification,
+        order_id=order_id,
+        failed=ShippingStatus.FAILED,
+        max_attempts=max_partner_attempts(),
+        during=record_intent,
+    )
+    if notification is None:
+        return None
+    order = Order.objects.select_related("user").prefetch_related("items").get(pk=order_id)
+    answer = post_shipment(payload=shipment_payload(order), idempotency_key=f"order-{order_id}-shipped")
+    attempt = started[0]
+    attempt.status_code, attempt.error, attempt.response_excerpt = (
+        answer.status_code,
+        answer.error,
+        answer.excerpt,
+    )
     with transaction.atomic():
-        notification = (
-            ShippingNotification.objects.select_for_update(of=("self",))
-            .select_related("order__user")
-            .get(order_id=order_id)
-        )
-        if notification.status != ShippingStatus.PENDING:
-            return notification
-        notification.attempts += 1
-        answer = post_shipment(
-            payload=shipment_payload(notification.order), idempotency_key=f"order-{order_id}-shipped"
-        )
-        ShippingAttempt.objects.create(
-            notification=notification,
-            attempt=notification.attempts,
-            status_code=answer.status_code,
-            error=answer.error,
-            response_excerpt=answer.excerpt,
-        )
+        attempt.save(update_fields=["status_code", "error", "response_excerpt"])
         if answer.ok or not answer.retryable:
-            notification.status = ShippingStatus.SENT if answer.ok else ShippingStatus.FAILED
-            notification.completed_at = timezone.now()
-        notification.save(update_fields=["attempts", "status", "completed_at"])
+            status = ShippingStatus.SENT if answer.ok else ShippingStatus.FAILED
+            settle(notification, status=status, completed_at=timezone.now())
+        else:
+            settle(notification, error=_describe(answer))
     if notification.status == ShippingStatus.FAILED:
         logger.error("event=shipping_rejected order_id=%s status_code=%s", order_id, answer.status_code)
     if notification.status == ShippingStatus.PENDING:
