@@ -10,7 +10,7 @@ twice is harmless.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -19,9 +19,11 @@ from celery import chain
 from celery.canvas import Signature
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
+from kombu.exceptions import ChannelError
 
+from config.celery import app
 from shop.invoices.models import Invoice, InvoiceStatus
 from shop.invoices.tasks import generate_invoice_task
 from shop.notifications.models import EmailNotification, EmailStatus
@@ -90,43 +92,74 @@ def enqueue_order_shipped(order_id: int) -> bool:
     return _publish(work, what="shipping_notice", order_id=order_id, rows=(ShippingNotification,))
 
 
-def _stale(cutoff: datetime) -> Q:
-    return Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True, created_at__lt=cutoff)
+def _stale(cutoff: datetime, now: datetime) -> Q:
+    unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    return unclaimed & (Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True, created_at__lt=cutoff))
+
+
+def queue_backlog() -> int | None:
+    """Messages waiting in the task queue (not those a worker is running); None when the broker
+    cannot be asked. In-process tasks (no broker) never wait."""
+    if app.conf.task_always_eager:
+        return 0
+    try:
+        with app.connection_for_read() as connection:
+            declared = connection.default_channel.queue_declare(
+                queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True
+            )
+            return declared.message_count
+    except ChannelError:  # the queue does not exist (yet): nothing waits in it
+        return 0
+    except Exception as exc:  # the broker is down: publishing will fail too
+        logger.warning('event=broker_unreachable error="%s: %s"', type(exc).__name__, exc)
+        return None
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """One kind of outbox row the sweeper resumes: its model, the status that means "still owed",
-    how to publish its work again, and rows to leave alone."""
+    """One kind of outbox row: its model, the statuses that mean "still owed" and "given up", how
+    to publish its work again, and rows the sweeper leaves alone."""
 
     name: str
     model: type[OutboxRow]
     pending: str
+    failed: str
     enqueue: Callable[[int], bool]
     exclude: Q = field(default_factory=Q)
 
 
 SWEEPS = (
-    Sweep("invoices", Invoice, InvoiceStatus.PENDING, enqueue_order_placed),
+    Sweep("invoices", Invoice, InvoiceStatus.PENDING, InvoiceStatus.FAILED, enqueue_order_placed),
     # An e-mail whose invoice is still pending rides on the invoice's chain.
     Sweep(
         "emails",
         EmailNotification,
         EmailStatus.PENDING,
+        EmailStatus.FAILED,
         enqueue_confirmation,
         exclude=Q(order__invoice__status=InvoiceStatus.PENDING),
     ),
-    Sweep("shipping", ShippingNotification, ShippingStatus.PENDING, enqueue_order_shipped),
+    Sweep(
+        "shipping", ShippingNotification, ShippingStatus.PENDING, ShippingStatus.FAILED, enqueue_order_shipped
+    ),
 )
+KINDS = tuple(sweep.name for sweep in SWEEPS)
 
 
 def resume_pending_work(*, now: datetime | None = None) -> dict[str, int]:
-    """Publishes again the work still pending OUTBOX_RESUME_AFTER seconds after it was last
-    published (or created, if publishing failed). Returns how many of each kind it published."""
-    cutoff = (now or timezone.now()) - timedelta(seconds=settings.OUTBOX_RESUME_AFTER)
+    """Publishes again the work that was lost: pending OUTBOX_RESUME_AFTER seconds after it was
+    last published (or created), claimed by no running attempt, and either never taken by the
+    broker or not possibly still waiting in its queue (the queue is empty). Work that is merely
+    late behind a backlog is left to the workers. Returns how many of each kind it published."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.OUTBOX_RESUME_AFTER)
+    lost = _stale(cutoff, now)
+    backlog = queue_backlog()
+    if backlog != 0:  # a backlog (or no broker to ask): only work the broker never took is lost
+        lost &= Q(enqueued_at__isnull=True)
     stale = {
         sweep.name: list(
-            sweep.model.objects.filter(_stale(cutoff), status=sweep.pending)
+            sweep.model.objects.filter(lost, status=sweep.pending)
             .exclude(sweep.exclude)
             .order_by("created_at")
             .values_list("order_id", flat=True)[:SWEEP_BATCH]
@@ -137,5 +170,36 @@ def resume_pending_work(*, now: datetime | None = None) -> dict[str, int]:
         sweep.name: sum(sweep.enqueue(order_id) for order_id in stale[sweep.name]) for sweep in SWEEPS
     }
     if any(stale.values()):
-        logger.info("event=sweep %s", " ".join(f"{name}={count}" for name, count in published.items()))
+        counts = " ".join(f"{name}={count}" for name, count in published.items())
+        logger.info("event=sweep %s backlog=%s", counts, backlog)
     return published
+
+
+def requeue_failed(
+    *, kinds: Iterable[str] = KINDS, since: datetime | None = None, order_ids: Iterable[int] | None = None
+) -> dict[str, int]:
+    """Puts failed work back in the outbox (staff, after an outage of the partner or the mail
+    server): each row becomes pending with a fresh set of attempts, its resend is counted and
+    stamped, and its task is published after commit. Returns how many of each kind."""
+    requeued = {}
+    now = timezone.now()
+    for sweep in (sweep for sweep in SWEEPS if sweep.name in set(kinds)):
+        rows = sweep.model.objects.filter(status=sweep.failed)
+        if since is not None:
+            rows = rows.filter(created_at__gte=since)
+        if order_ids is not None:
+            rows = rows.filter(order_id__in=list(order_ids))
+        with transaction.atomic():
+            ids = list(rows.select_for_update().values_list("order_id", flat=True))
+            sweep.model.objects.filter(order_id__in=ids, status=sweep.failed).update(
+                status=sweep.pending,
+                attempts=0,
+                claimed_until=None,
+                requeues=F("requeues") + 1,
+                requeued_at=now,
+            )
+            for order_id in ids:
+                logger.warning("event=requeued kind=%s order_id=%s", sweep.name, order_id)
+                transaction.on_commit(partial(sweep.enqueue, order_id))
+        requeued[sweep.name] = len(ids)
+    return requeued

@@ -1,0 +1,16 @@
+"""The Django admin's way to send failed outbox rows again (the command is `requeue_failed`)."""
+
+from django.contrib import admin
+
+from .outbox import requeue_failed
+
+
+def requeue_action(kind: str):
+    """An admin action that requeues the selected rows of one outbox kind that have failed."""
+
+    @admin.action(description="Send the selected failed rows again")
+    def requeue_selected(modeladmin, request, queryset) -> None:
+        counts = requeue_failed(kinds=[kind], order_ids=queryset.values_list("order_id", flat=True))
+        modeladmin.message_user(request, f"Requeued {counts[kind]} failed row(s); the others had not failed.")
+
+    return requeue_selected
