@@ -51,6 +51,7 @@ class Stack:
     workdir: Path
     tokens: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    partner: PartnerStub | None = None
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -162,7 +163,7 @@ def live_stack(
         "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
         **(extra_env or {}),
     }
-    stack = Stack(base_url=f"http://127.0.0.1:{port}", env=env, workdir=workdir)
+    stack = Stack(base_url=f"http://127.0.0.1:{port}", env=env, workdir=workdir, partner=partner)
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
     try:
