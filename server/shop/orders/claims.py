@@ -87,9 +87,9 @@ def settle(row: OutboxRow, *, status: str | None = None, error: str = "", **fiel
     changes = {"claimed_until": None, "error": error[:2000], **fields}
     if status is not None:
         changes["status"] = status
-    type(row).objects.filter(pk=row.pk).update(**changes)
     for name, value in changes.items():
         setattr(row, name, value)
+    row.save(update_fields=list(changes))  # a save, not an update(): post_save invalidates caches
 
 
 def last_attempt(row: OutboxRow, max_attempts: int) -> bool:

@@ -54,6 +54,24 @@ def test_the_invoice_shows_at_once(client_for, alice, alices_order):
     assert client.get(url(alices_order)).json()["report_url"] == f"/api/orders/{alices_order.pk}/report/"
 
 
+def test_a_read_while_the_invoice_is_being_made_is_not_cached_past_it(
+    client_for, alice, alices_order, monkeypatch
+):
+    from shop.invoices import services
+
+    Invoice.objects.filter(order=alices_order).update(status=InvoiceStatus.PENDING)
+    client = client_for(alice)
+    real_render = services.render_invoice
+
+    def render_while_someone_reads(order):
+        assert client.get(url(alices_order)).json()["report_url"] is None  # cached mid-render
+        return real_render(order)
+
+    monkeypatch.setattr(services, "render_invoice", render_while_someone_reads)
+    generate_invoice(order_id=alices_order.pk)
+    assert client.get(url(alices_order)).json()["report_url"] == f"/api/orders/{alices_order.pk}/report/"
+
+
 def test_ttl_is_honoured(client_for, alice, alices_order, settings):
     import time
 
