@@ -1,24 +1,21 @@
-"""JWT authentication with the user row cached, so that a cached read costs no query at all.
+"""JWT authentication with the user row cached (cache.py), so that a cached read costs no query.
 
-The cached user is dropped after commit whenever the user row is saved or deleted (signals.py),
-and lives at most USER_CACHE_TTL seconds, which bounds how long a change made behind the ORM's
-back (a queryset `update()`) can go unseen.
+The cached user is invalidated after commit whenever the user row is saved or deleted
+(signals.py), under a version a racing reader cannot store a stale row past, and lives at most
+USER_CACHE_TTL seconds, which bounds how long a change made behind the ORM's back (a queryset
+`update()`) can go unseen.
 
 Every token carries a fingerprint of the password hash it was issued under (simplejwt's
 `CHECK_REVOKE_TOKEN` claim). A token whose fingerprint no longer matches the user's password is
 refused, so a password change, through the API, the admin or `set_password`, ends every session
 that was opened before it."""
 
-from django.conf import settings
-from django.core.cache import cache
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
-
-def user_cache_key(user_id) -> str:
-    return f"accounts:user:{user_id}"
+from .cache import cached_user, store_user
 
 
 class CachedJWTAuthentication(JWTAuthentication):
@@ -27,13 +24,12 @@ class CachedJWTAuthentication(JWTAuthentication):
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError as exc:
             raise InvalidToken("Token contained no recognizable user identification") from exc
-        key = user_cache_key(user_id)
-        user = cache.get(key)
+        user, version = cached_user(user_id)
         if user is None:
             user = self.user_model.objects.filter(pk=user_id).first()
             if user is None:
                 raise AuthenticationFailed("User not found", code="user_not_found")
-            cache.set(key, user, timeout=settings.USER_CACHE_TTL)
+            store_user(user_id, version, user)
         if not user.is_active:
             raise AuthenticationFailed("User is inactive", code="user_inactive")
         if validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):

@@ -3,15 +3,14 @@
 from functools import partial
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .authentication import user_cache_key
+from .cache import invalidate_user
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="accounts_user_saved")
 @receiver(post_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="accounts_user_deleted")
 def _forget_cached_user(instance, **kwargs) -> None:
-    transaction.on_commit(partial(cache.delete, user_cache_key(instance.pk)))
+    transaction.on_commit(partial(invalidate_user, instance.pk))

@@ -40,12 +40,26 @@ def test_a_deleted_user_is_refused_at_once(client_for, make_user):
 
 
 def test_an_inactive_user_in_the_cache_is_refused(client_for, alice):
-    from django.core.cache import cache
-
-    from shop.accounts.authentication import user_cache_key
+    from shop.accounts.cache import cached_user, store_user
 
     client = client_for(alice)
     client.get("/api/auth/me/")
     alice.is_active = False
-    cache.set(user_cache_key(alice.pk), alice)  # as if changed behind the ORM's back
+    _, version = cached_user(alice.pk)
+    store_user(alice.pk, version, alice)  # as if changed behind the ORM's back
+    assert_problem(client.get("/api/auth/me/"), 401, "authentication_failed")
+
+
+def test_a_row_read_before_a_deactivation_commits_is_never_served(client_for, alice):
+    """The race: a request reads the version, then the row; a deactivation commits (and bumps the
+    version) before that request stores the row it read. The stored row is never trusted."""
+    from shop.accounts.cache import cached_user, store_user
+    from shop.accounts.models import User
+
+    client = client_for(alice)
+    _, version = cached_user(alice.pk)  # the racing request: version first ...
+    stale = User.objects.get(pk=alice.pk)  # ... then the row, still active
+    alice.is_active = False
+    alice.save()  # commits (transactional test) and bumps the version
+    store_user(alice.pk, version, stale)  # the racing request stores what it read
     assert_problem(client.get("/api/auth/me/"), 401, "authentication_failed")
