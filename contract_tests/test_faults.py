@@ -3,6 +3,8 @@ it, and nothing is lost, sent twice or answered with a 5xx."""
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +15,7 @@ import requests
 
 from contract_tests import services
 from contract_tests.conftest import require_services
-from contract_tests.stack import live_stack
+from contract_tests.stack import SERVER, free_port, live_stack
 from tests.helpers import wait_for
 
 
@@ -242,3 +244,117 @@ def test_a_partner_outage_ends_with_one_requeue_command_and_one_delivery(faults)
             (order_id,),
         ).fetchall()
     assert [code for (code,) in answered] == [503, 503, 503, 503, 201]
+
+
+def test_a_writer_cut_off_from_memcached_cannot_leave_readers_stale(faults, tmp_path):
+    """Two web processes: the reader reaches Memcached, the writer cannot (its MEMCACHED_LOCATION
+    is a port where nothing listens). After the writer changes a price, moves an order and a user
+    is deactivated (by a process cut off too), the reader serves the new data within 10 s: the
+    writers record the invalidations they could not deliver and the worker delivers them."""
+    port = free_port()
+    cut_off = {
+        **faults.env,
+        "MEMCACHED_LOCATION": "127.0.0.1:1",
+        "WEB_BIND": f"127.0.0.1:{port}",
+        "WEB_WORKERS": "1",
+    }
+    writer_log = (tmp_path / "writer.log").open("ab")
+    writer = subprocess.Popen(
+        [str(SERVER / "bin" / "web")],
+        cwd=SERVER,
+        env=cut_off,
+        stdout=writer_log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    writer_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(writer_url + "/healthz"), timeout=30, what="the cut-off writer")
+        admin, alice = faults.auth("admin"), faults.auth("alice")
+        product_id = product(faults, stock=50, price="10.00")
+        order_id = order(faults, product_id).json()["id"]
+        requests.post(
+            faults.url("/api/auth/register/"),
+            json={"username": "dora", "email": "dora@example.com", "password": "dora-fault-pass-1"},
+            timeout=10,
+        ).raise_for_status()
+        dora = {
+            "Authorization": "Bearer "
+            + requests.post(
+                faults.url("/api/auth/login/"),
+                json={"username": "dora", "password": "dora-fault-pass-1"},
+                timeout=10,
+            ).json()["access"]
+        }
+        reads = {
+            "price": (f"/api/products/{product_id}/", alice),
+            "list": ("/api/products/?page_size=100", alice),
+            "order": (f"/api/orders/{order_id}/", alice),
+            "me": ("/api/auth/me/", dora),
+        }
+        for path, headers in reads.values():  # cached in the reader (and twice: both gunicorn workers)
+            for _ in range(4):
+                assert requests.get(faults.url(path), headers=headers, timeout=10).status_code == 200
+
+        started = time.monotonic()
+        assert (
+            requests.patch(
+                f"{writer_url}/api/products/{product_id}/", json={"price": "12.00"}, headers=admin, timeout=10
+            ).status_code
+            == 200
+        )
+        assert (
+            requests.patch(
+                f"{writer_url}/api/orders/{order_id}/",
+                json={"status": "processing"},
+                headers=admin,
+                timeout=10,
+            ).status_code
+            == 200
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                "from shop.accounts.models import User; u = User.objects.get(username='dora'); "
+                "u.is_active = False; u.save()",
+            ],
+            cwd=SERVER,
+            env=cut_off,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+        def fresh() -> bool:
+            price = requests.get(faults.url(reads["price"][0]), headers=alice, timeout=10).json()
+            listed = requests.get(faults.url(reads["list"][0]), headers=alice, timeout=10).json()
+            placed = requests.get(faults.url(reads["order"][0]), headers=alice, timeout=10).json()
+            me = requests.get(faults.url("/api/auth/me/"), headers=dora, timeout=10)
+            listed_price = next(p["price"] for p in listed["results"] if p["id"] == product_id)
+            return (price["price"], listed_price, placed["status"], me.status_code) == (
+                "12.00",
+                "12.00",
+                "processing",
+                401,
+            )
+
+        wait_for(fresh, timeout=10, what="every read to show the writes")
+        elapsed = time.monotonic() - started
+        for _ in range(6):  # and it stays fresh in both of the reader's processes
+            assert fresh()
+        assert elapsed < 10
+        assert "event=invalidation_undelivered" in (tmp_path / "writer.log").read_text()
+        assert "event=invalidations_delivered" in faults.log("worker")
+    finally:
+        os.killpg(writer.pid, signal.SIGTERM)
+        writer.wait(timeout=20)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False

@@ -108,16 +108,19 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 
-def throttle_cache(default: dict) -> dict:
-    """The `throttle` alias: the same store as `default`, through a client that raises when
-    Memcached is lost instead of failing open (shop/api/throttling.py then limits per process)."""
+def raising_cache(default: dict) -> dict:
+    """The same store as `default`, through a client that raises when Memcached is lost instead of
+    failing open: for the throttles (which then limit per process) and for cache invalidations
+    (which are then recorded in the database and delivered by the worker)."""
     if not default["BACKEND"].endswith("PyMemcacheCache"):
-        return {**default, "LOCATION": "throttle"}
+        return dict(default)  # local memory never fails: the very same store
     # retry_attempts=0: a failed server is dead at once, so no call answers a silent default.
     return {**default, "OPTIONS": {**default["OPTIONS"], "ignore_exc": False, "retry_attempts": 0}}
 
 
-CACHES["throttle"] = throttle_cache(CACHES["default"])
+CACHES["throttle"] = CACHES["invalidation"] = raising_cache(CACHES["default"])
+# Invalidations a process could not deliver to Memcached are delivered again this often (seconds).
+CACHE_REDELIVERY_INTERVAL = env.float("CACHE_REDELIVERY_INTERVAL", default=2.0)
 PRODUCT_LIST_CACHE_TTL = env.int("PRODUCT_LIST_CACHE_TTL", default=300)
 ORDER_DETAIL_CACHE_TTL = env.int("ORDER_DETAIL_CACHE_TTL", default=60)
 USER_CACHE_TTL = env.int("USER_CACHE_TTL", default=60)
@@ -269,6 +272,16 @@ CELERY_BEAT_SCHEDULE = {
     "resume-pending-order-work": {
         "task": "shop.orders.tasks.resume_pending_work",
         "schedule": env.float("OUTBOX_SWEEP_INTERVAL", default=60.0),
+    },
+    "deliver-cache-invalidations": {
+        "task": "shop.api.tasks.deliver_invalidations",
+        "schedule": CACHE_REDELIVERY_INTERVAL,
+        # Its own queue (the worker reads both), so a backlog of PDFs never delays it; a run that
+        # waited longer than a few of its successors would is dropped.
+        "options": {
+            "queue": f"{CELERY_TASK_DEFAULT_QUEUE}-control",
+            "expires": 5 * CACHE_REDELIVERY_INTERVAL,
+        },
     },
 }
 # Work still pending this long after it was last enqueued is enqueued again by the sweeper.

@@ -6,7 +6,7 @@ when REQUIRE_SERVICES=1 (CI)."""
 import socket
 
 from .base import *  # noqa: F403
-from .base import CACHES, env, throttle_cache
+from .base import CACHES, env, raising_cache
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -36,7 +36,7 @@ if not MEMCACHED_LOCATION and _reachable("127.0.0.1", 11211):  # noqa: F405
         }
     }
 CACHES["default"]["KEY_PREFIX"] = "shop-test"
-CACHES["throttle"] = throttle_cache(CACHES["default"])
+CACHES["throttle"] = CACHES["invalidation"] = raising_cache(CACHES["default"])
 
 if "CELERY_BROKER_URL" not in env and _reachable("127.0.0.1", 6379):
     CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"

@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.cache.backends.memcached import PyMemcacheCache
 from django.http import HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from pymemcache.client.hash import HashClient
+from pymemcache.exceptions import MemcacheError
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +76,48 @@ class VersionedBodies:
         cache.set(key, (version, payload), timeout=timeout)
 
     def bump(self, version_key: str) -> None:
-        """Invalidates every body stored under the current version."""
+        """Invalidates every body stored under the current version. When Memcached cannot be
+        reached from this process, the invalidation is not dropped: it is recorded in the database
+        and the worker delivers it (`deliver_invalidations`)."""
         try:
-            cache.incr(version_key)
-        except ValueError:  # missing (or Memcached down): any new value invalidates
-            cache.set(version_key, _fresh_version(), timeout=None)
+            _bump(version_key)
+        except (MemcacheError, OSError) as exc:
+            from .models import UndeliveredInvalidation
+
+            UndeliveredInvalidation.objects.create(key=version_key)
+            logger.warning(
+                'event=invalidation_undelivered key=%s error="%s: %s" action=left_for_worker',
+                version_key,
+                type(exc).__name__,
+                exc,
+            )
+
+
+def _bump(version_key: str) -> None:
+    """Raises when Memcached cannot be reached (the `invalidation` client does not fail open)."""
+    strict = caches["invalidation"]
+    try:
+        strict.incr(version_key)
+    except ValueError:  # no such key (evicted, or never read): any new value invalidates
+        strict.set(version_key, _fresh_version(), timeout=None)
+
+
+def deliver_invalidations(batch: int = 500) -> int:
+    """Bumps the versions that processes could not, oldest first; stops at the first that this
+    process cannot deliver either (the next run tries again). Returns how many it delivered."""
+    from .models import UndeliveredInvalidation
+
+    delivered = 0
+    for pending in UndeliveredInvalidation.objects.all()[:batch]:
+        try:
+            _bump(pending.key)
+        except (MemcacheError, OSError):
+            break
+        pending.delete()
+        delivered += 1
+    if delivered:
+        logger.info("event=invalidations_delivered count=%d", delivered)
+    return delivered
 
 
 bodies = VersionedBodies()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.settings.base import throttle_cache
+from config.settings.base import raising_cache
 from shop.api.throttling import failover_cache
 from tests.helpers import assert_problem
 
@@ -18,7 +18,7 @@ def memcached_lost(settings):
         "LOCATION": [CLOSED_PORT],
         "OPTIONS": {"use_pooling": True, "ignore_exc": True, "connect_timeout": 0.2, "timeout": 0.2},
     }
-    settings.CACHES = {"default": unreachable, "throttle": throttle_cache(unreachable)}
+    settings.CACHES = {"default": unreachable, "throttle": raising_cache(unreachable)}
     yield
     failover_cache.local.clear()
 
@@ -47,7 +47,7 @@ def test_it_goes_back_to_the_shared_store_when_it_answers(anon, alice, memcached
 
 
 def test_the_throttle_client_raises_instead_of_failing_open():
-    options = throttle_cache(
+    options = raising_cache(
         {
             "BACKEND": "shop.api.cache.FailOpenPyMemcacheCache",
             "LOCATION": [CLOSED_PORT],
