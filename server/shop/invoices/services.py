@@ -35,10 +35,11 @@ def max_invoice_attempts() -> int:
 
 
 def generate_invoice(*, order_id: int) -> Invoice | None:
-    """Writes the order's PDF and marks its invoice ready. Safe to run again: a ready (or failed,
-    or claimed) invoice is left alone. A failed attempt records its error and raises, for the task
-    to retry; the last one marks the invoice failed and returns, so the confirmation e-mail chained
-    after it goes out without the attachment. Returns the invoice when this call wrote it."""
+    """Writes the order's PDF and marks its invoice ready. Safe to run again: a ready or failed
+    invoice is left alone, and one held by a running attempt raises ClaimHeld. A failed attempt
+    records its error and raises, for the task to retry; the last one marks the invoice failed
+    and returns, so the confirmation e-mail chained after it goes out without the attachment.
+    Returns the invoice when this call wrote it."""
     invoice = claim(
         Invoice, order_id=order_id, failed=InvoiceStatus.FAILED, max_attempts=max_invoice_attempts()
     )

@@ -83,7 +83,8 @@ def send_order_confirmation(*, order_id: int) -> EmailNotification | None:
     )
     if notification is None:
         return None
-    if order.status == OrderStatus.CANCELLED:  # re-read now, by this attempt: nothing to confirm
+    order.refresh_from_db(fields=["status"])  # re-read under this attempt's claim: a cancel may have won
+    if order.status == OrderStatus.CANCELLED:
         settle(notification, status=EmailStatus.SKIPPED, error="skipped: the order was cancelled first")
         logger.info("event=email_skipped order_id=%s reason=order_cancelled", order_id)
         return notification

@@ -2,7 +2,8 @@
 
     row = claim(Invoice, order_id=order.pk, failed=InvoiceStatus.FAILED, max_attempts=4)
     if row is None:
-        return                                  # done, given up, or another attempt holds it
+        return                                  # done, skipped, or given up
+    # (ClaimHeld is raised while another attempt holds the row: the task retries at lease end)
     ... the work: render a file, send an e-mail, call the partner (no transaction open) ...
     settle(row, status=InvoiceStatus.READY)     # or settle(row, error=...) to leave it pending
 

@@ -47,7 +47,8 @@ def max_partner_attempts() -> int:
 
 
 def notify_partner(*, order_id: int) -> ShippingNotification | None:
-    """Makes one call to the partner unless the notice is settled or another attempt holds it.
+    """Makes one call to the partner unless the notice is settled (ClaimHeld while another attempt
+    holds it).
 
     Three steps, each committed: the attempt is claimed and recorded as in flight; the partner is
     called (no transaction or lock held); the answer is recorded. A worker killed after the
