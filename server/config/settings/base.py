@@ -114,8 +114,10 @@ def raising_cache(default: dict) -> dict:
     (which are then recorded in the database and delivered by the worker)."""
     if not default["BACKEND"].endswith("PyMemcacheCache"):
         return dict(default)  # local memory never fails: the very same store
-    # retry_attempts=0: a failed server is dead at once, so no call answers a silent default.
-    return {**default, "OPTIONS": {**default["OPTIONS"], "ignore_exc": False, "retry_attempts": 0}}
+    # retry_attempts=0: a failed server is dead at once, so no call answers a silent default;
+    # dead_timeout=1: the worker delivering recorded invalidations tries it again within a second.
+    options = {**default["OPTIONS"], "ignore_exc": False, "retry_attempts": 0, "dead_timeout": 1}
+    return {**default, "OPTIONS": options}
 
 
 CACHES["throttle"] = CACHES["invalidation"] = raising_cache(CACHES["default"])

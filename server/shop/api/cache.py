@@ -26,19 +26,50 @@ from pymemcache.exceptions import MemcacheError
 logger = logging.getLogger(__name__)
 
 
-class _LoggingHashClient(HashClient):
+class PinnedHashClient(HashClient):
+    """pymemcache's HashClient, except that a key never moves to another server.
+
+    The stock client takes a failing server out of its hash ring, so its keys move to the other
+    servers until it is added back. With several processes that is a split brain: one process
+    that saw a server fail during a restart writes a key (a version bump, a throttle counter) on
+    the other server while every process that did not see the failure keeps reading the first
+    one, and serves what the bump was meant to invalidate. Here a server marked down keeps its
+    keys: they read as misses (or raise, with `ignore_exc=False`, so an invalidation is recorded
+    and redelivered) until `dead_timeout` has passed and the server is tried again."""
+
+    def remove_server(self, server, port=None) -> None:
+        if port is not None:
+            server = (server, port)
+        self._failed_clients.pop(server, None)
+        self._dead_clients[server] = time.time()
+
+    def _retry_dead(self) -> None:
+        now = time.time()
+        for server, dead_since in list(self._dead_clients.items()):
+            if now - dead_since > self.dead_timeout:
+                logger.info("event=cache_server_retry server=%s:%s", *server)
+                del self._dead_clients[server]
+
+    def _get_client(self, key):
+        client = super()._get_client(key)
+        if client is not None and client.server in self._dead_clients:
+            if self.ignore_exc:
+                return None  # a miss, not a read of another server's copy
+            raise MemcacheError(f"{client.server[0]}:{client.server[1]} is marked down")
+        return client
+
     def _mark_failed_server(self, server) -> None:
         logger.warning("event=cache_unavailable server=%s:%s action=serve_from_database", *server)
         super()._mark_failed_server(server)
 
 
 class FailOpenPyMemcacheCache(PyMemcacheCache):
-    """Django's PyMemcacheCache, logging a warning when a server fails (the client fails open),
-    and keeping its pooled connections between requests."""
+    """Django's PyMemcacheCache on `PinnedHashClient` (keys stay on their server; a failure is
+    logged), keeping its pooled connections between requests."""
 
     def __init__(self, server, params):
         super().__init__(server, params)
-        self._class = _LoggingHashClient
+        self._class = PinnedHashClient
 
     def close(self, **kwargs) -> None:
         # Django calls this at the end of every request, and the stock backend then drops every

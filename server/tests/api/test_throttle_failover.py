@@ -54,4 +54,4 @@ def test_the_throttle_client_raises_instead_of_failing_open():
             "OPTIONS": {"ignore_exc": True},
         }
     )["OPTIONS"]
-    assert options == {"ignore_exc": False, "retry_attempts": 0}
+    assert options == {"ignore_exc": False, "retry_attempts": 0, "dead_timeout": 1}
