@@ -52,6 +52,8 @@ class Stack:
     tokens: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     partner: PartnerStub | None = None
+    # Per-process environment on top of `env`, e.g. {"web2": {"WEB_BIND": ...}}
+    process_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -62,13 +64,17 @@ class Stack:
     def log(self, name: str) -> str:
         return (self.workdir / f"{name}.log").read_text(errors="replace")
 
+    def web_url(self, name: str) -> str:
+        return "http://" + {**self.env, **self.process_env.get(name, {})}["WEB_BIND"]
+
     def start(self, name: str) -> subprocess.Popen:
-        """Starts server/bin/<name> (web, worker, beat) in a process group of its own."""
+        """Starts server/bin/<name> (web, worker, beat; a trailing digit names another process
+        of the same script, e.g. web2) in a process group of its own."""
         out = (self.workdir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            [str(SERVER / "bin" / name)],
+            [str(SERVER / "bin" / name.rstrip("0123456789"))],
             cwd=SERVER,
-            env=self.env,
+            env={**self.env, **self.process_env.get(name, {})},
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -90,18 +96,19 @@ def _run(args: list[str], env: dict[str, str]) -> None:
     subprocess.run(args, cwd=SERVER, env=env, check=True, capture_output=True, timeout=300)
 
 
-def _wait_ready(stack: Stack, timeout: float = 60) -> None:
+def wait_ready(stack: Stack, name: str = "web", timeout: float = 60) -> None:
+    """Waits until the web process `name` answers /readyz."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if stack.processes["web"].poll() is not None:
-            raise RuntimeError(f"gunicorn exited:\n{stack.log('web')[-3000:]}")
+        if stack.processes[name].poll() is not None:
+            raise RuntimeError(f"gunicorn exited:\n{stack.log(name)[-3000:]}")
         try:
-            if requests.get(stack.url("/readyz"), timeout=2).status_code == 200:
+            if requests.get(stack.web_url(name) + "/readyz", timeout=2).status_code == 200:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"the stack was not ready after {timeout}s:\n{stack.log('web')[-3000:]}")
+    raise RuntimeError(f"{name} was not ready after {timeout}s:\n{stack.log(name)[-3000:]}")
 
 
 def _login(stack: Stack, username: str, password: str) -> str:
@@ -119,6 +126,7 @@ def live_stack(
     web_workers: int = 2,
     extra_env: dict[str, str] | None = None,
     processes: tuple[str, ...] = ("web", "worker"),
+    process_env: dict[str, dict[str, str]] | None = None,
 ):
     """Starts the stack; yields a Stack with tokens for admin, alice and bob; stops it."""
     run_id = uuid.uuid4().hex[:8]
@@ -163,7 +171,13 @@ def live_stack(
         "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
         **(extra_env or {}),
     }
-    stack = Stack(base_url=f"http://127.0.0.1:{port}", env=env, workdir=workdir, partner=partner)
+    stack = Stack(
+        base_url=f"http://127.0.0.1:{port}",
+        env=env,
+        workdir=workdir,
+        partner=partner,
+        process_env=process_env or {},
+    )
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
     try:
@@ -171,7 +185,9 @@ def live_stack(
         _run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env)
         for name in processes:
             stack.start(name)
-        _wait_ready(stack)
+        for name in processes:
+            if name.startswith("web"):
+                wait_ready(stack, name)
         for username, password in CUSTOMERS:
             requests.post(
                 stack.url("/api/auth/register/"),
