@@ -19,7 +19,7 @@ PORT ?= 8000
 .DEFAULT_GOAL := help
 COMPOSE ?= docker compose -p shop -f docker/compose.yaml --env-file docker/.env
 
-.PHONY: help install lock run migrate demo test contract faults client docs bench lint fmt spec-lint worker beat up down logs clean
+.PHONY: help install lock run migrate demo test contract faults soak client docs bench lint fmt spec-lint worker beat up down logs clean
 
 help: ## List every target with its description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -75,7 +75,10 @@ contract: install ## Only the contract tests: live stack, schemathesis, generate
 	$(BIN)/pytest contract_tests -v
 
 faults: install ## Only the fault tests (also part of make test): Memcached/Redis/worker/PostgreSQL failures
-	$(BIN)/pytest contract_tests/test_faults.py -v
+	$(BIN)/pytest contract_tests/test_faults.py contract_tests/test_soak.py -v
+
+soak: install ## Chaos soak on two of everything (SECONDS=180): faults on a fixed seed, then the invariant table
+	PYTHONPATH=server $(BIN)/python -m contract_tests.soak --seconds $(or $(SECONDS),180) --clients 8 --seed 7
 
 client: install ## Generate the Python client from openapi.yaml into build/client/
 	$(BIN)/openapi-python-client generate --path openapi.yaml --config contract_tests/client-config.yaml \

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socketserver
 import subprocess
@@ -64,6 +65,10 @@ class SlowSMTP(socketserver.ThreadingTCPServer):
                 self.wfile.write(f"{line}\r\n".encode())
 
             def handle(self) -> None:
+                with contextlib.suppress(ConnectionError):  # a worker killed mid-conversation
+                    self.converse()
+
+            def converse(self) -> None:
                 self.reply("220 slow-smtp ready")
                 while line := self.rfile.readline():
                     verb = line.decode(errors="replace").strip().upper()

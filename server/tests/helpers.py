@@ -2,6 +2,7 @@
 bounded wait and the shipping partner's stub. Test modules import from here, never from each
 other; the live-stack tests in contract_tests/ use it too."""
 
+import contextlib
 import http.server
 import json
 import threading
@@ -40,31 +41,33 @@ def wait_for(condition, *, timeout: float, what: str):
 
 class PartnerStub:
     """A real HTTP server on 127.0.0.1 standing in for the shipping partner. `script` lists what
-    to answer, call by call: a status code, or "hang" to answer after `hang_seconds`; once used up,
-    it answers 201. Every call is kept in `calls` (headers and JSON body)."""
+    to answer, call by call: a status code, or "hang" to answer 201 after `hang_seconds`; once used
+    up, it answers `default` (201). Every call is kept in `calls` (headers, JSON body, answer)."""
 
     def __init__(self) -> None:
         stub = self
         self.script: list[int | str] = []
+        self.default: int | str = 201
         self.calls: list[dict] = []
         self.hang_seconds = 1.0
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
-                stub.calls.append(
-                    {"headers": dict(self.headers), "json": json.loads(self.rfile.read(length))}
-                )
-                answer = stub.script.pop(0) if stub.script else 201
+                call = {"headers": dict(self.headers), "json": json.loads(self.rfile.read(length))}
+                stub.calls.append(call)
+                answer = stub.script.pop(0) if stub.script else stub.default
                 if answer == "hang":
                     time.sleep(stub.hang_seconds)
                     answer = 201
+                call["answer"] = int(answer)
                 body = json.dumps({"id": 101, "answer": answer}).encode()
                 self.send_response(int(answer))
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                with contextlib.suppress(ConnectionError):  # the caller gave up waiting
+                    self.wfile.write(body)
 
             def log_message(self, *args):
                 pass

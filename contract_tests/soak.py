@@ -1,0 +1,624 @@
+"""A chaos soak on a two-node live stack, and the invariants checked after it.
+
+The cluster: two gunicorn processes (clients alternate between them and fail over), two Celery
+workers, beat, two Memcached servers (`MEMCACHED_LOCATION` with both), a Redis of its own, an SMTP
+server and the shipping partner stub. Clients place orders (half with an `Idempotency-Key`,
+retried on the other web process after a timeout or a lost connection), cancel them, read products
+and their own orders; a staff client moves orders along and changes prices. Meanwhile, on a fixed
+seed, one fault at a time: a worker SIGKILLed, a Memcached server restarted, Redis stopped, a web
+process SIGKILLed, the partner answering 503 or hanging. Then the faults stop, the backlog drains,
+and the database, the invoice files, the SMTP server and the partner stub are checked.
+
+    python -m contract_tests.soak --seconds 180 --clients 8 --seed 7     (make soak)
+
+`contract_tests/test_soak.py` runs a short version of it in `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import os
+import random
+import re
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import requests
+
+from contract_tests import services
+from contract_tests.stack import Stack, free_port, live_stack, wait_ready
+
+FAULTS = ("worker", "memcached", "redis", "web", "partner")
+STALE_BOUND = 10.0  # seconds after a write's commit by which every process serves it (README)
+FAULT_GRACE = 3.0  # a fault's window lasts this long after it is repaired
+SUCCESSORS = {
+    "pending": {"processing", "cancelled"},
+    "processing": {"shipped", "cancelled"},
+    "shipped": {"delivered"},
+    "delivered": set(),
+    "cancelled": set(),
+}
+
+
+def later_or_same(known: str, shown: str) -> bool:
+    """Whether an order that was `known` can show `shown` now (statuses only move forward)."""
+    seen, todo = {known}, [known]
+    while todo:
+        for following in SUCCESSORS[todo.pop()]:
+            if following not in seen:
+                seen.add(following)
+                todo.append(following)
+    return shown in seen
+
+
+@contextmanager
+def cluster(*, extra_env: dict[str, str] | None = None):
+    """The live stack on two of everything (see the module's docstring); yields the Stack with
+    `memcached` (both servers), `redis`, `smtp` and `web_names` attached."""
+    memcached = [services.memcached(), services.memcached()]
+    redis, smtp = services.redis(), services.SlowSMTP()
+    for daemon in (*memcached, redis):
+        daemon.start()
+    env = {
+        "MEMCACHED_LOCATION": ",".join(f"127.0.0.1:{m.port}" for m in memcached),
+        "MEMCACHED_DEAD_TIMEOUT": "2",
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis.port}/0",
+        "CELERY_RESULT_BACKEND": f"redis://127.0.0.1:{redis.port}/1",
+        "CELERY_VISIBILITY_TIMEOUT": "5",  # a killed worker's task comes back after 5 s
+        "CELERY_TASK_SOFT_TIME_LIMIT": "6",  # ... and its claim on the outbox row ends after 8 s
+        "CELERY_TASK_TIME_LIMIT": "8",
+        "OUTBOX_SWEEP_INTERVAL": "1",
+        "OUTBOX_RESUME_AFTER": "3",
+        "EXTERNAL_API_TIMEOUT": "1",
+        "EXTERNAL_API_RETRY_BACKOFF": "0.5",
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp.port}",
+        "WEB_WORKERS": "1",
+        "WORKER_CONCURRENCY": "1",
+        "WORKER_NAME": "worker1@%h",
+        **(extra_env or {}),
+    }
+    process_env = {
+        "web2": {"WEB_BIND": f"127.0.0.1:{free_port()}"},
+        "worker2": {"WORKER_NAME": "worker2@%h"},
+    }
+    try:
+        with live_stack(
+            extra_env=env,
+            processes=("web", "web2", "worker", "worker2", "beat"),
+            process_env=process_env,
+        ) as stack:
+            stack.memcached, stack.redis, stack.smtp = memcached, redis, smtp
+            stack.web_names = ("web", "web2")
+            yield stack
+    finally:
+        smtp.shutdown()
+        for daemon in (*memcached, redis):
+            daemon.stop()
+
+
+@dataclass
+class Ledger:
+    """What the clients saw, for the checks afterwards. Times are time.monotonic()."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    statuses: Counter = field(default_factory=Counter)  # (method path-kind, status)
+    server_errors: list[tuple[float, str, int]] = field(default_factory=list)
+    accepted: dict[int, str] = field(default_factory=dict)  # order id -> user
+    keyed: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))  # key -> ids answered
+    unknown_outcomes: int = 0  # an unkeyed POST whose answer was lost
+    keyed_retries: int = 0
+    order_log: dict[int, list[tuple[float, float, str]]] = field(default_factory=lambda: defaultdict(list))
+    price_log: dict[int, list[tuple[float, float, str]]] = field(default_factory=lambda: defaultdict(list))
+    reads: int = 0
+    stale_within_bound: int = 0
+    stale_beyond_bound: list[str] = field(default_factory=list)
+    faults: list[tuple[str, float, float]] = field(default_factory=list)
+
+    def record(self, kind: str, response: requests.Response) -> None:
+        with self.lock:
+            self.statuses[(kind, response.status_code)] += 1
+            if response.status_code >= 500:
+                self.server_errors.append((time.monotonic(), kind, response.status_code))
+
+    def check(
+        self, log: list[tuple[float, float, str]], shown: str, started: float, *, ordered: bool, what: str
+    ):
+        """A read that started at `started` showed `shown`: stale if a write that had completed
+        before it began is not reflected (statuses may be newer; prices must be a value written
+        no earlier than the last write completed before the read)."""
+        with self.lock:
+            self.reads += 1
+            done = [entry for entry in log if entry[1] < started]
+            if not done:
+                return
+            _, floor_done, floor_value = max(done, key=lambda entry: entry[1])
+            concurrent = {entry[2] for entry in log if entry[1] >= started}  # under way, or unknown
+            fresh = later_or_same(floor_value, shown) if ordered else shown in concurrent | {floor_value}
+            if fresh:
+                return
+            age = started - floor_done
+            if age > STALE_BOUND:
+                self.stale_beyond_bound.append(f"{what}: showed {shown}, {floor_value} since {age:.1f}s")
+            else:
+                self.stale_within_bound += 1
+
+
+class Client:
+    """One simulated customer (or the staff member), alternating between the web processes."""
+
+    def __init__(self, stack: Stack, ledger: Ledger, user: str, rng: random.Random) -> None:
+        self.stack, self.ledger, self.user, self.rng = stack, ledger, user, rng
+        self.urls = itertools.cycle([stack.web_url(name) for name in stack.web_names])
+        self.session = requests.Session()
+        self.headers = stack.auth(user)
+
+    def call(self, method: str, path: str, kind: str, *, timeout: float = 5, **kwargs):
+        """Sends to the next web process; a refused connection (a process down) goes to the
+        other one. Returns the response, or None when the outcome is unknown."""
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        for _ in range(4):
+            url = next(self.urls) + path
+            try:
+                response = self.session.request(method, url, headers=headers, timeout=timeout, **kwargs)
+            except requests.ConnectionError as exc:
+                if "refused" in str(exc).lower():
+                    time.sleep(0.1)
+                    continue
+                return None
+            except requests.Timeout:
+                return None
+            self.ledger.record(kind, response)
+            return response
+        return None
+
+
+def place_order(client: Client, products: list[int]) -> int | None:
+    """Places an order of one or two lines; returns its id when the client learnt it."""
+    ledger = client.ledger
+    lines = {pid: client.rng.randint(1, 3) for pid in client.rng.sample(products, client.rng.randint(1, 2))}
+    body = {"items": [{"product": pid, "quantity": qty} for pid, qty in lines.items()]}
+    key = uuid.uuid4().hex if client.rng.random() < 0.5 else None
+    for attempt in range(6 if key else 1):
+        started = time.monotonic()
+        headers = {"Idempotency-Key": key} if key else {}
+        response = client.call("POST", "/api/orders/", "place", json=body, headers=headers, timeout=3)
+        if response is None:
+            if not key:
+                with ledger.lock:
+                    ledger.unknown_outcomes += 1
+                return None
+            with ledger.lock:
+                ledger.keyed_retries += 1
+            time.sleep(0.3 * (attempt + 1))
+            continue
+        if response.status_code == 201:
+            order_id = response.json()["id"]
+            with ledger.lock:
+                ledger.accepted[order_id] = client.user
+                if key:
+                    ledger.keyed[key].add(order_id)
+                if not ledger.order_log[order_id]:
+                    ledger.order_log[order_id].append((started, time.monotonic(), "pending"))
+            return order_id
+        return None
+    return None
+
+
+def change_status(client: Client, order_id: int, status: str) -> None:
+    started = time.monotonic()
+    response = client.call("PATCH", f"/api/orders/{order_id}/", "status", json={"status": status})
+    if response is not None and response.status_code == 200:
+        with client.ledger.lock:
+            client.ledger.order_log[order_id].append((started, time.monotonic(), response.json()["status"]))
+
+
+def read_order(client: Client, order_id: int) -> None:
+    started = time.monotonic()
+    response = client.call("GET", f"/api/orders/{order_id}/", "read_order")
+    if response is not None and response.status_code == 200:
+        client.ledger.check(
+            client.ledger.order_log[order_id],
+            response.json()["status"],
+            started,
+            ordered=True,
+            what=f"order {order_id}",
+        )
+
+
+def read_products(client: Client, products: list[int]) -> None:
+    started = time.monotonic()
+    if client.rng.random() < 0.5:
+        response = client.call("GET", "/api/products/?page_size=100", "read_list")
+        shown = response.json()["results"] if response is not None and response.status_code == 200 else []
+    else:
+        pid = client.rng.choice(products)
+        response = client.call("GET", f"/api/products/{pid}/", "read_product")
+        shown = [response.json()] if response is not None and response.status_code == 200 else []
+    for product in shown:
+        if product["id"] in client.ledger.price_log:
+            client.ledger.check(
+                client.ledger.price_log[product["id"]],
+                product["price"],
+                started,
+                ordered=False,
+                what=f"product {product['id']} price",
+            )
+
+
+def customer(client: Client, products: list[int], stop: threading.Event) -> None:
+    mine: list[int] = []
+    while not stop.is_set():
+        roll = client.rng.random()
+        if roll < 0.40:
+            if (order_id := place_order(client, products)) is not None:
+                mine.append(order_id)
+        elif roll < 0.48 and mine:
+            change_status(client, client.rng.choice(mine), "cancelled")
+        elif roll < 0.70 and mine:
+            read_order(client, client.rng.choice(mine[-20:]))
+        else:
+            read_products(client, products)
+
+
+def staff(client: Client, products: list[int], stop: threading.Event) -> None:
+    prices = (f"{p / 100:.2f}" for p in itertools.count(1001, 7))  # every price written is unique
+    while not stop.is_set():
+        roll = client.rng.random()
+        with client.ledger.lock:
+            current = {oid: log[-1][2] for oid, log in client.ledger.order_log.items() if log}
+        movable = [oid for oid, status in current.items() if status in ("pending", "processing")]
+        if roll < 0.15:
+            pid, price = client.rng.choice(products), next(prices)
+            # Logged before it is sent: a read may see it commit before its answer arrives here.
+            entry = [time.monotonic(), math.inf, price]
+            with client.ledger.lock:
+                client.ledger.price_log[pid].append(entry)
+            response = client.call("PATCH", f"/api/products/{pid}/", "price", json={"price": price})
+            if response is not None and response.status_code == 200:
+                with client.ledger.lock:
+                    entry[1] = time.monotonic()
+        elif movable:
+            oid = client.rng.choice(movable)
+            change_status(client, oid, "processing" if current[oid] == "pending" else "shipped")
+        time.sleep(0.2)
+
+
+def inject_faults(
+    stack: Stack, ledger: Ledger, rng: random.Random, stop: threading.Event, gap: tuple[float, float]
+):
+    """One fault at a time, every `gap` seconds (uniform), each kind in a seeded order."""
+    kinds = list(FAULTS)
+    rng.shuffle(kinds)
+    for kind in itertools.cycle(kinds):
+        if stop.wait(rng.uniform(*gap)):
+            return
+        started = time.monotonic()
+        if kind == "worker":
+            name = rng.choice(["worker", "worker2"])
+            os.killpg(stack.processes[name].pid, signal.SIGKILL)
+            stack.processes[name].wait()
+            time.sleep(1)
+            stack.start(name)
+        elif kind == "memcached":
+            server = rng.choice(stack.memcached)
+            server.stop()
+            time.sleep(1)
+            server.start()
+        elif kind == "redis":
+            stack.redis.stop()
+            time.sleep(3)
+            stack.redis.start()
+        elif kind == "web":
+            name = rng.choice(stack.web_names)
+            os.killpg(stack.processes[name].pid, signal.SIGKILL)
+            stack.processes[name].wait()
+            time.sleep(1)
+            stack.start(name)
+            wait_ready(stack, name)
+        elif kind == "partner":
+            stack.partner.default = rng.choice([503, "hang"])
+            stack.partner.hang_seconds = 2
+            time.sleep(4)
+            stack.partner.default = 201
+        with ledger.lock:
+            ledger.faults.append((kind, started, time.monotonic() + FAULT_GRACE))
+
+
+@dataclass
+class Report:
+    seconds: float
+    clients: int
+    seed: int
+    orders: int
+    requests: int
+    rows: list[tuple[str, str, bool]]  # (invariant, measured, held)
+    faults: Counter
+    drain_seconds: float
+
+    @property
+    def held(self) -> bool:
+        return all(held for _, _, held in self.rows)
+
+    def table(self) -> str:
+        faults = ", ".join(f"{kind} x{n}" for kind, n in sorted(self.faults.items()))
+        lines = [
+            f"Soak: {self.seconds:.0f} s, {self.clients} clients + staff, seed {self.seed}; "
+            f"faults: {faults}; "
+            f"{self.requests} requests, {self.orders} orders; drained in {self.drain_seconds:.1f} s",
+            "",
+            "| invariant | measured | held |",
+            "|---|---|---|",
+            *(
+                f"| {name} | {measured} | {'yes' if held else '**NO**'} |"
+                for name, measured, held in self.rows
+            ),
+        ]
+        return "\n".join(lines)
+
+
+def soak(
+    stack: Stack, *, seconds: float, clients: int, seed: int, gap: tuple[float, float] = (6, 10)
+) -> Report:
+    rng = random.Random(seed)
+    ledger = Ledger()
+    admin = Client(stack, ledger, "admin", random.Random(rng.random()))
+    products, initial = [], {}
+    for i in range(8):
+        stock = 2000  # more than 8 clients buy in 3 minutes: orders keep flowing to the end
+        response = admin.call(
+            "POST",
+            "/api/products/",
+            "setup",
+            json={"name": f"Soak item {i}", "price": "10.00", "stock": stock, "category": "home"},
+        )
+        products.append(response.json()["id"])
+        initial[products[-1]] = stock
+        ledger.price_log[products[-1]].append((0.0, 0.0, "10.00"))
+
+    stop_load, stop_faults = threading.Event(), threading.Event()
+    users = ["alice", "bob"]
+    threads = [
+        threading.Thread(
+            target=customer,
+            args=(Client(stack, ledger, users[i % 2], random.Random(rng.random())), products, stop_load),
+        )
+        for i in range(clients)
+    ]
+    threads.append(threading.Thread(target=staff, args=(admin, products, stop_load)))
+    threads.append(
+        threading.Thread(target=inject_faults, args=(stack, ledger, random.Random(seed), stop_faults, gap))
+    )
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds)
+    stop_faults.set()
+    threads[-1].join()  # the fault under way is repaired first
+    stop_load.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    drain_started = time.monotonic()
+    requeued = drain(stack)
+    drain_seconds = time.monotonic() - drain_started
+    rows = invariants(stack, ledger, initial, requeued)
+    return Report(
+        seconds=time.monotonic() - started - drain_seconds,
+        clients=clients,
+        seed=seed,
+        orders=len(ledger.accepted),
+        requests=sum(ledger.statuses.values()),
+        rows=rows,
+        faults=Counter(kind for kind, _, _ in ledger.faults),
+        drain_seconds=drain_seconds,
+    )
+
+
+OUTBOX_TABLES = ("invoices_invoice", "notifications_emailnotification", "shipping_shippingnotification")
+
+
+def query(stack: Stack, sql: str, *args) -> list[tuple]:
+    with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+def outbox_counts(stack: Stack, status: str) -> int:
+    return sum(
+        query(stack, f"SELECT count(*) FROM {table} WHERE status = %s", status)[0][0]
+        for table in OUTBOX_TABLES
+    )
+
+
+def drain(stack: Stack, timeout: float = 180) -> int:
+    """Waits until nothing is pending; if anything failed (the partner down longer than the retries
+    last), staff's one command sends it again, and we wait again. Returns the rows requeued."""
+    for name in ("web", "web2", "worker", "worker2", "beat"):  # every process up again
+        if stack.processes[name].poll() is not None:
+            stack.start(name)
+    requeued = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if outbox_counts(stack, "pending") == 0:
+            if outbox_counts(stack, "failed") == 0:
+                return requeued
+            out = stack.manage("requeue_failed")
+            requeued += sum(int(n) for n in re.findall(r"=(\d+)", out))
+        time.sleep(0.5)
+    raise AssertionError(
+        f"the backlog did not drain in {timeout}s: {outbox_counts(stack, 'pending')} pending"
+    )
+
+
+def invariants(
+    stack: Stack, ledger: Ledger, initial: dict[int, int], requeued: int
+) -> list[tuple[str, str, bool]]:
+    rows = []
+
+    def row(name: str, measured: str, held: bool) -> None:
+        rows.append((name, measured, held))
+
+    # Stock conservation, per product
+    sold = dict(
+        query(
+            stack,
+            "SELECT i.product_id, sum(i.quantity) FROM orders_orderitem i"
+            " JOIN orders_order o ON o.id = i.order_id WHERE o.status <> 'cancelled' GROUP BY i.product_id",
+        )
+    )
+    stock = dict(query(stack, "SELECT id, stock FROM catalog_product WHERE id = ANY(%s)", list(initial)))
+    wrong = [pid for pid in initial if stock[pid] + sold.get(pid, 0) != initial[pid]]
+    row(
+        "stock conservation (initial = stock + sold, per product)",
+        f"{len(initial) - len(wrong)}/{len(initial)} products; {sum(sold.values())} units sold",
+        not wrong,
+    )
+
+    # Orders: every 201 exists; nothing the clients cannot account for
+    orders = dict(query(stack, "SELECT id, status FROM orders_order"))
+    missing = set(ledger.accepted) - set(orders)
+    unaccounted = len(set(orders) - set(ledger.accepted))
+    row(
+        "every 201 is an order; no order nobody asked for",
+        f"{len(ledger.accepted)} answered 201, {len(missing)} missing; {unaccounted} more in the database "
+        f"≤ {ledger.unknown_outcomes} unkeyed requests whose answer was lost",
+        not missing and unaccounted <= ledger.unknown_outcomes,
+    )
+
+    # Idempotency: one order per key, whichever web process each retry reached
+    keys = dict(query(stack, "SELECT key, order_id FROM orders_idempotencykey"))
+    split = [key for key, ids in ledger.keyed.items() if len(ids) != 1 or keys.get(key) not in ids]
+    row(
+        "one order per Idempotency-Key (retries alternate web processes)",
+        f"{len(ledger.keyed)} keys, {ledger.keyed_retries} retries after a lost answer, {len(split)} split",
+        not split,
+    )
+
+    # Invoices: one PDF per order, on disk
+    invoices = query(stack, "SELECT order_id, status, file FROM invoices_invoice")
+    media = Path(stack.env["DJANGO_MEDIA_ROOT"])
+    pdfs = sorted(media.rglob("*.pdf"))
+    per_order = Counter(order_id for order_id, _, _ in invoices)
+    bad = [
+        order_id
+        for order_id, status, path in invoices
+        if status != "ready" or not (media / path).is_file() or per_order[order_id] != 1
+    ]
+    row(
+        "one PDF per order",
+        f"{len(invoices)} invoices ready for {len(orders)} orders, {len(pdfs)} PDF files",
+        not bad and len(invoices) == len(orders) == len(pdfs),
+    )
+
+    # E-mails: as many as the database says were sent, each accepted once by the server
+    delivered = Counter()
+    for subject in stack.smtp.accepted:
+        if match := re.search(r"order #(\d+) confirmed", subject):
+            delivered[int(match[1])] += 1
+    emails = query(stack, "SELECT order_id, status, attempts FROM notifications_emailnotification")
+    lost = [o for o, status, _ in emails if status == "sent" and delivered[o] == 0]
+    unexplained = [o for o, _, attempts in emails if delivered[o] > 1 and delivered[o] > attempts]
+    crash_window = sum(1 for o, _, attempts in emails if delivered[o] > 1 and delivered[o] <= attempts)
+    unsent = [
+        o
+        for o, status in orders.items()
+        if status != "cancelled" and o not in {e[0] for e in emails if e[1] == "sent"}
+    ]
+    statuses = Counter(status for _, status, _ in emails)
+    row(
+        "one confirmation e-mail per order",
+        f"{statuses['sent']} sent, {statuses['skipped']} skipped (cancelled first); {len(lost)} lost, "
+        f"{len(unsent)} live orders unconfirmed, {crash_window} sent twice by a worker killed mid-send",
+        not lost and not unsent and not unexplained,
+    )
+
+    # Partner: one notice per shipment, every call of it with the same key
+    shipped = {o for o, status in orders.items() if status in ("shipped", "delivered")}
+    notices = dict(query(stack, "SELECT order_id, status FROM shipping_shippingnotification"))
+    calls = defaultdict(list)
+    for call in stack.partner.calls:
+        calls[call["json"]["order_id"]].append(call)
+    unsent_notices = [o for o in shipped if notices.get(o) != "sent"]
+    keys_per_order = [len({c["headers"].get("Idempotency-Key") for c in calls[o]}) for o in shipped]
+    accepted_per_order = [sum(200 <= c.get("answer", 0) < 300 for c in calls[o]) for o in shipped]
+    row(
+        "one partner notice per shipment, one Idempotency-Key each",
+        f"{len(shipped)} shipped, {len(unsent_notices)} not notified, "
+        f"{sum(len(calls[o]) for o in shipped)} calls; "
+        f"max accepted per shipment {max(accepted_per_order, default=0)} (same key)",
+        not unsent_notices and set(keys_per_order) <= {1} and min(accepted_per_order, default=1) >= 1,
+    )
+
+    # Nothing stuck
+    row(
+        "nothing pending or failed after the drain",
+        f"{outbox_counts(stack, 'pending')} pending, {outbox_counts(stack, 'failed')} failed, "
+        f"{requeued} requeued by `requeue_failed`",
+        outbox_counts(stack, "pending") == 0 and outbox_counts(stack, "failed") == 0,
+    )
+
+    # 5xx
+    in_window = [
+        error
+        for error in ledger.server_errors
+        if any(start <= error[0] <= end for _, start, end in ledger.faults)
+    ]
+    row(
+        "no 5xx outside fault windows",
+        f"{len(ledger.server_errors) - len(in_window)} outside, {len(in_window)} inside",
+        len(ledger.server_errors) == len(in_window),
+    )
+
+    # Reads agree with the database, during and after
+    admin = Client(stack, Ledger(), "admin", random.Random(0))
+    disagree = 0
+    for name in stack.web_names:
+        admin.urls = itertools.repeat(stack.web_url(name))
+        listed = admin.call("GET", "/api/products/?page_size=100", "final").json()["results"]
+        prices = dict(query(stack, "SELECT id, price::text FROM catalog_product"))
+        disagree += sum(
+            1
+            for p in listed
+            if p["id"] in initial and (p["stock"], p["price"]) != (stock[p["id"]], prices[p["id"]])
+        )
+        for order_id in list(orders)[-40:]:
+            shown = admin.call("GET", f"/api/orders/{order_id}/", "final").json()["status"]
+            disagree += shown != orders[order_id]
+    row(
+        f"no read staler than {STALE_BOUND:.0f} s; final reads equal the database",
+        f"{ledger.reads} values read and checked, {len(ledger.stale_beyond_bound)} stale past the bound"
+        f"{' ' + str(ledger.stale_beyond_bound[:3]) if ledger.stale_beyond_bound else ''}, "
+        f"{ledger.stale_within_bound} within it; {disagree} final reads disagree",
+        not ledger.stale_beyond_bound and disagree == 0,
+    )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=180)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", default="build/soak/report.md")
+    args = parser.parse_args(argv)
+    with cluster() as stack:
+        report = soak(stack, seconds=args.seconds, clients=args.clients, seed=args.seed)
+    text = report.table()
+    print(text)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text + "\n")
+    return 0 if report.held else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

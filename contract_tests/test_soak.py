@@ -1,0 +1,95 @@
+"""The cluster (two web processes, two workers, two Memcached servers) under a short chaos soak,
+and what must hold across its web processes. `make soak` runs the long version."""
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from contract_tests.conftest import require_services
+from contract_tests.soak import FAULTS, cluster, soak
+
+PASSWORD_RATE = 6
+
+
+@pytest.fixture(scope="module")
+def nodes():
+    require_services()
+    with cluster(extra_env={"THROTTLE_PASSWORD_RATE": f"{PASSWORD_RATE}/min"}) as stack:
+        yield stack
+
+
+def test_a_short_chaos_soak_holds_every_invariant(nodes):
+    report = soak(nodes, seconds=42, clients=6, seed=7, gap=(4, 6))
+    print(report.table())
+    assert set(report.faults) == set(FAULTS)  # every kind of fault happened at least once
+    assert report.orders > 100
+    broken = [name for name, _, held in report.rows if not held]
+    assert not broken, report.table()
+
+
+def test_one_idempotency_key_sent_to_both_web_processes_at_once_places_one_order(nodes):
+    product = requests.post(
+        nodes.url("/api/products/"),
+        json={"name": "Cluster item", "price": "5.00", "stock": 10, "category": "home"},
+        headers=nodes.auth("admin"),
+        timeout=10,
+    ).json()["id"]
+    key, barrier = uuid.uuid4().hex, threading.Barrier(8)
+    urls = [nodes.web_url(name) for name in nodes.web_names] * 4
+
+    def place(url: str) -> requests.Response:
+        barrier.wait()
+        return requests.post(
+            url + "/api/orders/",
+            json={"items": [{"product": product, "quantity": 2}]},
+            headers={**nodes.auth("alice"), "Idempotency-Key": key},
+            timeout=30,
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(place, urls))
+    assert [a.status_code for a in answers] == [201] * 8
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert sorted(a.headers.get("Idempotent-Replayed", "false") for a in answers) == ["false"] + ["true"] * 7
+    stock = requests.get(nodes.url(f"/api/products/{product}/"), headers=nodes.auth("alice"), timeout=10)
+    assert stock.json()["stock"] == 8
+
+
+def test_a_rate_limit_is_shared_by_both_web_processes(nodes):
+    """A user's password attempts alternate between the web processes: the limit counts them all
+    (one counter in Memcached), not one per process."""
+    username = f"carol{uuid.uuid4().hex[:6]}"
+    requests.post(
+        nodes.url("/api/auth/register/"),
+        json={"username": username, "email": f"{username}@example.com", "password": "carol-cluster-pass-1"},
+        timeout=10,
+    ).raise_for_status()
+    token = requests.post(
+        nodes.url("/api/auth/login/"),
+        json={"username": username, "password": "carol-cluster-pass-1"},
+        timeout=10,
+    ).json()["access"]
+    statuses = []
+    for i in range(PASSWORD_RATE + 4):
+        url = nodes.web_url(nodes.web_names[i % 2])
+        statuses.append(
+            requests.post(
+                url + "/api/auth/password/",
+                json={"old_password": "not-the-password", "new_password": "staple-orbit-lantern-9"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            ).status_code
+        )
+    assert statuses == [400] * PASSWORD_RATE + [429] * 4
+
+
+def test_each_web_process_starts_cleanly_and_keeps_to_itself(nodes):
+    """gunicorn's default control socket ($HOME/.gunicorn/gunicorn.ctl) would be one path for both
+    processes, the second taking it from the first: bin/web turns it off unless asked."""
+    for name in nodes.web_names:
+        log = nodes.log(name)
+        assert "Booting worker" in log
+        assert "Control socket" not in log and "Control server error" not in log
