@@ -25,6 +25,7 @@ def assert_problem(response, status: int, code: str) -> dict:
     assert body["code"] == code
     assert body["type"].endswith("/" + code)
     assert body["title"]
+    assert body["request_id"] == response.headers["X-Request-ID"]
     return body
 
 

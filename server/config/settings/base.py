@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_guid",
     "shop.api",
     "shop.accounts",
     "shop.catalog",
@@ -42,6 +43,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # X-Request-ID first, so that every response and every log line of the request carries it.
+    "shop.api.request_id.drop_unsafe_request_id",
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before everything that may read the body or answer for the API: the contract comes first.
@@ -208,18 +212,33 @@ MIN_ORDER_TOTAL = Decimal(env("MIN_ORDER_TOTAL", default="1.00"))
 
 # --- Logging: one key=value line per event, the same format for web and worker ---------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+# LOG_FORMAT=keyvalue (the default, for people) or json (one object per line, for a log pipeline).
+LOG_FORMAT = env("LOG_FORMAT", default="keyvalue")
+if LOG_FORMAT not in ("keyvalue", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be keyvalue or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "keyvalue": {"format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"},
+        "keyvalue": {
+            "format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s request_id=%(request_id)s"
+            " %(message)s"
+        },
+        "json": {
+            "()": "shop.api.log_filters.KeyValueJsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "ts", "levelname": "level", "name": "logger"},
+        },
     },
-    "filters": {"security_one_line": {"()": "shop.api.log_filters.SecurityEventsOnOneLine"}},
+    "filters": {
+        "security_one_line": {"()": "shop.api.log_filters.SecurityEventsOnOneLine"},
+        "request_id": {"()": "shop.api.log_filters.RequestId"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "keyvalue",
-            "filters": ["security_one_line"],
+            "formatter": LOG_FORMAT,
+            "filters": ["security_one_line", "request_id"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -229,6 +248,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # Celery's "Task ... succeeded in ..." repeats our event=task_succeeded line.
         "celery.app.trace": {"level": "WARNING"},
+        # django-guid says at INFO, for every request and task, whether an id came with it.
+        "django_guid": {"level": "WARNING"},
     },
 }
 
@@ -236,6 +257,25 @@ LOGGING = {
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+
+
+def request_id_settings(eager: bool) -> dict:
+    """django-guid: the X-Request-ID header, returned on every response; with a worker, carried in
+    each task's message headers so the worker's log lines name the request that caused them. Tasks
+    run in-process (eager) already share the request's context, and django-guid's clean-up after a
+    task would erase the request's id mid-request, so the Celery integration is off for them."""
+    from django_guid.integrations import CeleryIntegration
+
+    return {
+        "GUID_HEADER_NAME": "X-Request-ID",
+        "VALIDATE_GUID": False,  # shop.api.request_id.drop_unsafe_request_id validates it first
+        "RETURN_HEADER": True,
+        "EXPOSE_HEADER": False,  # no CORS here: Access-Control-* headers are not ours to set
+        "INTEGRATIONS": [] if eager else [CeleryIntegration()],
+    }
+
+
+DJANGO_GUID = request_id_settings(CELERY_TASK_ALWAYS_EAGER)
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -51,6 +51,7 @@ if "EMAIL_URL" not in env:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks run in-process unless a test starts a worker; retries wait no real time.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+DJANGO_GUID = request_id_settings(CELERY_TASK_ALWAYS_EAGER)  # noqa: F405
 EXTERNAL_API_URL = env("EXTERNAL_API_URL", default="http://127.0.0.1:9/never-called")
 EXTERNAL_API_RETRY_BACKOFF = env.float("EXTERNAL_API_RETRY_BACKOFF", default=0.01)
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")  # noqa: F405

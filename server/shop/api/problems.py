@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from shop.errors import FieldError, invalid_fields_detail
 
 from .error_codes import ApiErrorCode
+from .request_id import current_request_id
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://shop.example/problems/"
@@ -47,6 +48,8 @@ def problem_body(
     if errors:
         body["errors"] = errors
     body.update(extensions)
+    if request_id := current_request_id():
+        body["request_id"] = request_id  # what to quote to whoever reads the logs
     return body
 
 

@@ -123,7 +123,7 @@ def _console_line(logger_name: str) -> str:
 
 def test_refused_requests_are_logged_on_one_line_without_a_traceback():
     line = _console_line("django.security.DisallowedHost")
-    assert line.endswith("logger=django.security.DisallowedHost refused")
+    assert line.endswith("logger=django.security.DisallowedHost request_id=- refused")
     assert "Traceback" not in line
 
 
