@@ -1,8 +1,10 @@
 """The Celery app. Settings come from Django's (`CELERY_*`); tasks are found in every app's
-`tasks.py`. Every task logs one key=value line when it starts, succeeds, retries or fails."""
+`tasks.py`. Every task logs one key=value line when it starts, succeeds, retries or fails, and is
+counted and timed for Prometheus (shop/api/metrics.py)."""
 
 import logging
 import os
+import time
 
 from celery import Celery, signals
 
@@ -15,6 +17,37 @@ if not app.conf.broker_url:  # no broker: tasks run in-process (`make run`); not
 app.autodiscover_tasks()
 
 logger = logging.getLogger("shop.tasks")
+_started: dict[str, float] = {}  # task id -> time.perf_counter() at its start, in this process
+
+
+@signals.worker_ready.connect
+def _serve_metrics(sender=None, **_):
+    """The worker's task metrics on WORKER_METRICS_BIND (host:port), from every pool process."""
+    from django.conf import settings
+
+    if settings.WORKER_METRICS_BIND:
+        from prometheus_client import start_http_server
+
+        from shop.api.metrics import registry
+
+        host, _, port = settings.WORKER_METRICS_BIND.rpartition(":")
+        start_http_server(int(port), addr=host or "0.0.0.0", registry=registry())
+        logger.info("event=metrics_served bind=%s", settings.WORKER_METRICS_BIND)
+
+
+@signals.task_postrun.connect
+def _observe_duration(sender=None, task_id=None, **_):
+    from shop.api.metrics import TASK_DURATION
+
+    started = _started.pop(task_id, None)
+    if started is not None:
+        TASK_DURATION.labels(sender.name).observe(time.perf_counter() - started)
+
+
+def _count(task, outcome: str) -> None:
+    from shop.api.metrics import TASK_RUNS
+
+    TASK_RUNS.labels(task.name, outcome).inc()
 
 
 def _context(task, task_id=None, kwargs=None) -> str:
@@ -25,19 +58,33 @@ def _context(task, task_id=None, kwargs=None) -> str:
     return f"task={task.name} task_id={task_id}{order}"
 
 
+def _adopt_request_id(task) -> None:
+    """The X-Request-ID of the request that published the task (django-guid puts it in the
+    message's headers and sets it too, but in a receiver that runs after this one)."""
+    from django_guid import get_guid, set_guid
+
+    given = task.request.get("X-Request-ID")
+    if given and get_guid() != given:
+        set_guid(given)
+
+
 @signals.task_prerun.connect
 def _log_start(sender=None, task_id=None, task=None, kwargs=None, **_):
+    _started[task_id] = time.perf_counter()
+    _adopt_request_id(task)
     attempt = (task.request.retries or 0) + 1
     logger.info("event=task_started %s attempt=%d", _context(task, task_id, kwargs), attempt)
 
 
 @signals.task_success.connect
 def _log_success(sender=None, **_):
+    _count(sender, "succeeded")
     logger.info("event=task_succeeded %s", _context(sender))
 
 
 @signals.task_retry.connect
 def _log_retry(sender=None, request=None, reason=None, **_):
+    _count(sender, "retried")
     kwargs = getattr(request, "kwargs", None) or {}
     attempt = (getattr(request, "retries", 0) or 0) + 1
     exc = getattr(reason, "exc", None) or reason  # celery passes a Retry that wraps the cause
@@ -58,6 +105,7 @@ def _log_retry(sender=None, request=None, reason=None, **_):
 
 @signals.task_failure.connect
 def _log_failure(sender=None, task_id=None, exception=None, kwargs=None, **_):
+    _count(sender, "failed")
     logger.error(
         'event=task_failed %s error="%s: %s"',
         _context(sender, task_id, kwargs),

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from shop.api import bench, health
+from shop.api import bench, health, metrics
 from shop.api import views as api_views
 
 handler400 = "shop.api.views.bad_request"
@@ -14,6 +14,7 @@ urlpatterns = [
     path("favicon.ico", api_views.favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("api/openapi.yaml", api_views.openapi_yaml, name="openapi-yaml"),
     path("api/docs/", api_views.SwaggerUIView.as_view(), name="swagger-ui"),
     path("api/redoc/", api_views.RedocView.as_view(), name="redoc"),

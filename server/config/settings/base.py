@@ -1,6 +1,7 @@
 """Settings shared by every environment. Everything that differs between machines comes from the
 environment (django-environ); `local`, `test` and `production` only choose defaults."""
 
+import logging
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -46,6 +47,7 @@ MIDDLEWARE = [
     # X-Request-ID first, so that every response and every log line of the request carries it.
     "shop.api.request_id.drop_unsafe_request_id",
     "django_guid.middleware.guid_middleware",
+    "shop.api.metrics.observe_requests",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before everything that may read the body or answer for the API: the contract comes first.
@@ -207,6 +209,13 @@ SPECTACULAR_SETTINGS = {
 # The benchmark's ceiling view (/bench/ceiling); off everywhere but `make bench`.
 BENCH_CEILING = env.bool("BENCH_CEILING", default=False)
 
+# --- Metrics (Prometheus; shop/api/metrics.py) ----------------------------------------------------
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; without a token it is a 404.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# host:port where the Celery worker serves its task metrics (no token: bind it to a private
+# network or loopback); empty: not served.
+WORKER_METRICS_BIND = env("WORKER_METRICS_BIND", default="")
+
 # --- Orders ---------------------------------------------------------------------------------------
 MIN_ORDER_TOTAL = Decimal(env("MIN_ORDER_TOTAL", default="1.00"))
 
@@ -252,6 +261,10 @@ LOGGING = {
         "django_guid": {"level": "WARNING"},
     },
 }
+
+# Python's warnings (a deprecation, Celery's warning about running as root) go through the same
+# handler as every other line, instead of raw text on stderr that breaks LOG_FORMAT=json.
+logging.captureWarnings(True)
 
 # --- Celery (Redis as broker and result backend; without a broker, tasks run in-process) ----------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")

@@ -23,6 +23,8 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from pymemcache.client.hash import HashClient
 from pymemcache.exceptions import MemcacheError
 
+from .metrics import CACHE_LOOKUPS
+
 logger = logging.getLogger(__name__)
 
 
@@ -162,12 +164,14 @@ def mark_cached(response: HttpResponse, *, hit: bool) -> HttpResponse:
     return response
 
 
-def cached_json(body: bytes) -> HttpResponse:
+def cached_json(body: bytes, *, view: str) -> HttpResponse:
+    CACHE_LOOKUPS.labels(view, "hit").inc()
     return mark_cached(HttpResponse(body, content_type="application/json"), hit=True)
 
 
-def store_after_render(response, store: Callable[[bytes], None]):
+def store_after_render(response, store: Callable[[bytes], None], *, view: str):
     """Stores the final bytes of a 200 response once DRF has rendered it."""
+    CACHE_LOOKUPS.labels(view, "miss").inc()
 
     def callback(rendered):
         if rendered.status_code == 200:

@@ -230,6 +230,7 @@ class OpenAPIValidationMiddleware:
 
         route, path_params = matched
         method = request.method.lower()
+        request.operation_id = route.operation_ids.get(method)  # for the metrics' labels
         if method not in route.methods:
             return problem_response(
                 status=405,

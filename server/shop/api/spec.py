@@ -24,6 +24,7 @@ class SpecRoute:
     regex: re.Pattern[str]
     body_media_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
     header_params: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    operation_ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def methods(self) -> tuple[str, ...]:
@@ -82,7 +83,12 @@ def spec_routes() -> tuple[SpecRoute, ...]:
             for method, operation in path_item.items()
             if method in HTTP_METHODS
         }
-        routes.append(SpecRoute(template, _template_regex(template), media_types, headers))
+        operation_ids = {
+            method: operation["operationId"]
+            for method, operation in path_item.items()
+            if method in HTTP_METHODS and "operationId" in operation
+        }
+        routes.append(SpecRoute(template, _template_regex(template), media_types, headers, operation_ids))
     return tuple(routes)
 
 

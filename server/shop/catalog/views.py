@@ -29,10 +29,12 @@ class ProductListView(GenericAPIView):
     def get(self, request):
         body, version = cached_product_list(request)
         if body is not None:
-            return cached_json(body)
+            return cached_json(body, view="product_list")
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         response = self.get_paginated_response(ProductOutputSerializer(page, many=True).data)
-        return store_after_render(response, partial(store_product_list, request, version))
+        return store_after_render(
+            response, partial(store_product_list, request, version), view="product_list"
+        )
 
     def post(self, request):
         serializer = ProductInputSerializer(data=request.data)

@@ -69,10 +69,12 @@ class OrderDetailView(GenericAPIView):
             owner_id, body = cached
             if not can_view_order(request.user, owner_id):
                 raise order_not_found()
-            return cached_json(body)
+            return cached_json(body, view="order_detail")
         order = order_get_for(user=request.user, order_id=pk)
         response = Response(OrderOutputSerializer(order).data)
-        return store_after_render(response, partial(store_order_detail, pk, version, order.user_id))
+        return store_after_render(
+            response, partial(store_order_detail, pk, version, order.user_id), view="order_detail"
+        )
 
     def patch(self, request, pk: int):
         serializer = OrderStatusInputSerializer(data=request.data)

@@ -8,8 +8,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from shop.api.spec import HTTP_METHODS, spec_document
 from shop.api.views import documentation_paths
 
-# What a browser asks for, not operations of the API: the pointer to the docs and the icon.
-BROWSER_PATHS = {"/", "/favicon.ico"}
+# What a browser asks for, not operations of the API: the pointer to the docs and the icon; and
+# the operators' Prometheus endpoint (behind METRICS_TOKEN, kept out of the public contract).
+NOT_OPERATIONS = {"/", "/favicon.ico", "/metrics"}
 
 
 def _routes(resolver: URLResolver, prefix: str = ""):
@@ -35,7 +36,7 @@ def _view_methods(callback) -> set[str]:
 def _django_operations() -> set[tuple[str, str]]:
     operations = set()
     for path, callback in _routes(get_resolver()):
-        if path.startswith("/admin/") or path in documentation_paths() or path in BROWSER_PATHS:
+        if path.startswith("/admin/") or path in documentation_paths() or path in NOT_OPERATIONS:
             continue
         operations |= {(method, _normalize(path)) for method in _view_methods(callback)}
     return operations
