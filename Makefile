@@ -75,7 +75,7 @@ contract: install ## Only the contract tests: live stack, schemathesis, generate
 	$(BIN)/pytest contract_tests -v
 
 faults: install ## Only the fault tests (also part of make test): Memcached/Redis/worker/PostgreSQL failures
-	$(BIN)/pytest contract_tests/test_faults.py contract_tests/test_soak.py -v
+	$(BIN)/pytest contract_tests/test_faults.py contract_tests/test_soak.py contract_tests/test_shutdown.py -v
 
 soak: install ## Chaos soak on two of everything (SECONDS=180): faults on a fixed seed, then the invariant table
 	PYTHONPATH=server $(BIN)/python -m contract_tests.soak --seconds $(or $(SECONDS),180) --clients 8 --seed 7
