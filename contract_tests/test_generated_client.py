@@ -115,10 +115,27 @@ def test_a_whole_scenario_through_the_generated_client(shop_client, stack):
     # read it, then cancel it: the stock comes back
     read = api("api.orders.get_order").sync(client=carol, id=order.id)
     assert read.id == order.id and [item.quantity for item in read.items] == [2, 1]
+    # a conditional read: the ETag sent back answers 304 with no body (the client parses nothing).
+    # The worker may change the order in between (its invoice): then the answer is a 200 with a
+    # new tag, and the next conditional read is a 304.
+    etag = api("api.orders.get_order").sync_detailed(client=carol, id=order.id).headers["ETag"]
+    for _ in range(20):
+        again = api("api.orders.get_order").sync_detailed(client=carol, id=order.id, if_none_match=etag)
+        if again.status_code == 304:
+            break
+        assert again.status_code == 200 and again.headers["ETag"] != etag
+        etag = again.headers["ETag"]
+        time.sleep(0.2)
+    assert (again.status_code, again.content, again.parsed) == (304, b"", None)
+    assert again.headers["ETag"] == etag
     cancelled = api("api.orders.change_order_status").sync(
         client=carol, id=order.id, body=models.OrderStatusChange(status=models.OrderStatus.CANCELLED)
     )
     assert cancelled.status == models.OrderStatus.CANCELLED
+    assert (
+        api("api.orders.get_order").sync_detailed(client=carol, id=order.id, if_none_match=etag).status_code
+        == 200
+    )
     assert api("api.products.get_product").sync(client=carol, id=kettle.id).stock == 3
 
     # as admin, move another order to shipped

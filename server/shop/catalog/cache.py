@@ -1,12 +1,13 @@
-"""The product list cache: one entry per normalized query string, all invalidated at once by
-bumping the catalog's version (see shop/api/cache.py for why this cannot serve stale data)."""
+"""The product cache: one list entry per normalized query string and one entry per product, all
+invalidated at once by bumping the catalog's version (see shop/api/cache.py for why this cannot
+serve stale data)."""
 
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest
 
-from shop.api.cache import bodies, hashed_key
+from shop.api.cache import bodies, entity_tag, hashed_key
 
 VERSION_KEY = "catalog:products:version"
 
@@ -16,12 +17,30 @@ def _key(request: HttpRequest) -> str:
     return hashed_key("catalog:products:list", normalized)
 
 
-def cached_product_list(request: HttpRequest) -> tuple[bytes | None, int]:
-    return bodies.lookup(_key(request), VERSION_KEY)
+def cached_product_list(request: HttpRequest) -> tuple[bytes | None, int, str]:
+    """Returns (the cached body or None, the version to store a fresh one under, its ETag)."""
+    key = _key(request)
+    body, version = bodies.lookup(key, VERSION_KEY)
+    return body, version, entity_tag(key, version)
 
 
 def store_product_list(request: HttpRequest, version: int, body: bytes) -> None:
     bodies.store(_key(request), version, body, timeout=settings.PRODUCT_LIST_CACHE_TTL)
+
+
+def _detail_key(product_id: int) -> str:
+    return f"catalog:products:detail:{product_id}"
+
+
+def cached_product_detail(product_id: int) -> tuple[bytes | None, int, str]:
+    """One product, under the same catalog version as the list."""
+    key = _detail_key(product_id)
+    body, version = bodies.lookup(key, VERSION_KEY)
+    return body, version, entity_tag(key, version)
+
+
+def store_product_detail(product_id: int, version: int, body: bytes) -> None:
+    bodies.store(_detail_key(product_id), version, body, timeout=settings.PRODUCT_LIST_CACHE_TTL)
 
 
 def invalidate_product_list() -> None:

@@ -6,11 +6,11 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from shop.api.cache import cached_json, store_after_render
+from shop.api.cache import cached_json, none_match, not_modified, store_after_render
 from shop.api.pagination import CappedCountPagination
 from shop.api.permissions import IsStaffOrReadOnly
 
-from .cache import cached_product_list, store_product_list
+from .cache import cached_product_detail, cached_product_list, store_product_detail, store_product_list
 from .filters import ProductFilter
 from .selectors import product_get, product_list
 from .serializers import ProductInputSerializer, ProductOutputSerializer
@@ -27,13 +27,15 @@ class ProductListView(GenericAPIView):
         return product_list()
 
     def get(self, request):
-        body, version = cached_product_list(request)
+        body, version, etag = cached_product_list(request)
+        if none_match(request, etag):
+            return not_modified(etag, view="product_list")
         if body is not None:
-            return cached_json(body, view="product_list")
+            return cached_json(body, view="product_list", etag=etag)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         response = self.get_paginated_response(ProductOutputSerializer(page, many=True).data)
         return store_after_render(
-            response, partial(store_product_list, request, version), view="product_list"
+            response, partial(store_product_list, request, version), view="product_list", etag=etag
         )
 
     def post(self, request):
@@ -51,7 +53,15 @@ class ProductDetailView(GenericAPIView):
     serializer_class = ProductOutputSerializer
 
     def get(self, request, pk: int):
-        return Response(ProductOutputSerializer(product_get(product_id=pk)).data)
+        body, version, etag = cached_product_detail(pk)
+        if none_match(request, etag):
+            return not_modified(etag, view="product_detail")
+        if body is not None:
+            return cached_json(body, view="product_detail", etag=etag)
+        response = Response(ProductOutputSerializer(product_get(product_id=pk)).data)
+        return store_after_render(
+            response, partial(store_product_detail, pk, version), view="product_detail", etag=etag
+        )
 
     def put(self, request, pk: int):
         return self._update(request, pk, partial=False)

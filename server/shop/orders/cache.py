@@ -3,16 +3,18 @@ permission check runs before any cached body is returned."""
 
 from django.conf import settings
 
-from shop.api.cache import bodies
+from shop.api.cache import bodies, entity_tag
 
 
 def _keys(order_id: int) -> tuple[str, str]:
     return f"orders:detail:{order_id}", f"orders:detail:{order_id}:version"
 
 
-def cached_order_detail(order_id: int) -> tuple[tuple[int, bytes] | None, int]:
-    """Returns ((owner_id, body) or None, version)."""
-    return bodies.lookup(*_keys(order_id))
+def cached_order_detail(order_id: int) -> tuple[tuple[int, bytes] | None, int, str]:
+    """Returns ((owner_id, body) or None, the version, its ETag)."""
+    key, version_key = _keys(order_id)
+    cached, version = bodies.lookup(key, version_key)
+    return cached, version, entity_tag(key, version)
 
 
 def store_order_detail(order_id: int, version: int, owner_id: int, body: bytes) -> None:

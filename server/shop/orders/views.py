@@ -8,7 +8,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
-from shop.api.cache import cached_json, store_after_render
+from shop.api.cache import cached_json, none_match, not_modified, store_after_render
 from shop.api.throttling import OrderCreateThrottle
 from shop.invoices.services import ready_invoice_file
 
@@ -64,16 +64,20 @@ class OrderDetailView(GenericAPIView):
     serializer_class = OrderOutputSerializer
 
     def get(self, request, pk: int):
-        cached, version = cached_order_detail(pk)
+        cached, version, etag = cached_order_detail(pk)
         if cached is not None:
             owner_id, body = cached
             if not can_view_order(request.user, owner_id):
                 raise order_not_found()
-            return cached_json(body, view="order_detail")
-        order = order_get_for(user=request.user, order_id=pk)
+            if none_match(request, etag):
+                return not_modified(etag, view="order_detail")
+            return cached_json(body, view="order_detail", etag=etag)
+        order = order_get_for(user=request.user, order_id=pk)  # the permission check, on a miss
+        if none_match(request, etag):
+            return not_modified(etag, view="order_detail")
         response = Response(OrderOutputSerializer(order).data)
         return store_after_render(
-            response, partial(store_order_detail, pk, version, order.user_id), view="order_detail"
+            response, partial(store_order_detail, pk, version, order.user_id), view="order_detail", etag=etag
         )
 
     def patch(self, request, pk: int):
