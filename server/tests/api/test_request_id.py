@@ -71,6 +71,12 @@ def test_every_log_line_of_the_request_carries_its_id(client_for, alice, make_pr
     assert all("request_id=trace-order-1 " in line for line in ours)
 
 
+def test_djangos_own_line_for_a_refused_request_names_it_too(anon, db, log_lines):
+    anon.get("/api/auth/me/", HTTP_X_REQUEST_ID="trace-401")
+    [line] = [line for line in log_lines() if "logger=django.request" in line]
+    assert "request_id=trace-401 Unauthorized: /api/auth/me/" in line
+
+
 def test_outside_a_request_the_id_is_a_dash(log_lines):
     logging.getLogger("shop.test").warning("event=outside")
     assert log_lines() == [line for line in log_lines() if "request_id=- event=outside" in line]
