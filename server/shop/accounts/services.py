@@ -94,7 +94,7 @@ def _revoke(token: RefreshToken, user: User | None) -> bool:
     return True
 
 
-def refresh_tokens(*, refresh: str) -> dict[str, str]:
+def refresh_tokens(*, refresh: str) -> dict[str, str | int]:
     """Rotates a refresh token: returns a new access and refresh token, and blacklists the one
     given. Of several concurrent refreshes with one token exactly one succeeds. A token of a
     deleted or inactive user, or one issued before the user's last password change, is refused."""
@@ -111,7 +111,16 @@ def refresh_tokens(*, refresh: str) -> dict[str, str]:
     token.set_exp()
     token.set_iat()
     token.outstand()
-    return {"access": str(access), "refresh": str(token)}
+    return token_pair(access=str(access), refresh=str(token))
+
+
+def token_pair(*, access: str, refresh: str) -> dict[str, str | int]:
+    """The body of a login or refresh: both tokens and the access token's lifetime in seconds."""
+    return {
+        "access": access,
+        "refresh": refresh,
+        "expires_in": int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()),
+    }
 
 
 def logout_user(*, user: User, refresh: str) -> None:

@@ -8,7 +8,7 @@ from rest_framework_simplejwt import views as jwt_views
 
 from shop.api.throttling import ScopedRateThrottle
 
-from .services import change_password, create_user, logout_user, refresh_tokens
+from .services import change_password, create_user, logout_user, refresh_tokens, token_pair
 
 
 class UserOutputSerializer(serializers.Serializer):
@@ -44,6 +44,12 @@ class RegisterView(PublicThrottledView):
 class LoginView(jwt_views.TokenObtainPairView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == status.HTTP_200_OK:
+            response.data = token_pair(access=response.data["access"], refresh=response.data["refresh"])
+        return response
 
 
 class RefreshInputSerializer(serializers.Serializer):

@@ -1,8 +1,11 @@
 """Registration, login, refresh rotation, logout, me, throttling."""
 
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.helpers import assert_problem
 
@@ -65,6 +68,17 @@ def test_it_rejects_wrong_credentials(anon, alice):
 def test_it_rejects_an_invalid_access_token(anon):
     anon.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
     assert_problem(anon.get("/api/auth/me/"), 401, "token_not_valid")
+
+
+def test_login_and_refresh_say_how_long_the_access_token_lives(anon, alice, settings):
+    lifetime = int(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
+    logged_in = login(anon).json()
+    assert set(logged_in) == {"access", "refresh", "expires_in"}
+    assert logged_in["expires_in"] == lifetime == 15 * 60
+    refreshed = anon.post("/api/auth/refresh/", {"refresh": logged_in["refresh"]}).json()
+    assert refreshed["expires_in"] == lifetime
+    exp = AccessToken(refreshed["access"])["exp"]
+    assert abs(exp - time.time() - lifetime) < 60  # what the token itself says
 
 
 def test_it_rotates_refresh_tokens_and_blacklists_the_old_one(anon, alice):
