@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
+from django_guid import clear_guid
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -49,6 +50,14 @@ def _fresh_cache():
     _clear_caches()
     yield
     _clear_caches()
+
+
+@pytest.fixture(autouse=True)
+def _no_request_id_left_over():
+    """A response the test never closed (a file download) never sends request_finished, which
+    is when the request id is forgotten: forget it between tests, as a server would."""
+    yield
+    clear_guid()
 
 
 @pytest.fixture
