@@ -294,10 +294,15 @@ def staff(client: Client, products: list[int], stop: threading.Event) -> None:
 
 
 def inject_faults(
-    stack: Stack, ledger: Ledger, rng: random.Random, stop: threading.Event, gap: tuple[float, float]
+    stack: Stack,
+    ledger: Ledger,
+    rng: random.Random,
+    stop: threading.Event,
+    gap: tuple[float, float],
+    faults: tuple[str, ...] = FAULTS,
 ):
     """One fault at a time, every `gap` seconds (uniform), each kind in a seeded order."""
-    kinds = list(FAULTS)
+    kinds = list(faults)
     rng.shuffle(kinds)
     for kind in itertools.cycle(kinds):
         if stop.wait(rng.uniform(*gap)):
@@ -367,7 +372,13 @@ class Report:
 
 
 def soak(
-    stack: Stack, *, seconds: float, clients: int, seed: int, gap: tuple[float, float] = (6, 10)
+    stack: Stack,
+    *,
+    seconds: float,
+    clients: int,
+    seed: int,
+    gap: tuple[float, float] = (6, 10),
+    faults: tuple[str, ...] = FAULTS,
 ) -> Report:
     rng = random.Random(seed)
     ledger = Ledger()
@@ -396,7 +407,9 @@ def soak(
     ]
     threads.append(threading.Thread(target=staff, args=(admin, products, stop_load)))
     threads.append(
-        threading.Thread(target=inject_faults, args=(stack, ledger, random.Random(seed), stop_faults, gap))
+        threading.Thread(
+            target=inject_faults, args=(stack, ledger, random.Random(seed), stop_faults, gap, faults)
+        )
     )
     started = time.monotonic()
     for thread in threads:
@@ -453,9 +466,29 @@ def drain(stack: Stack, timeout: float = 180) -> int:
             out = stack.manage("requeue_failed")
             requeued += sum(int(n) for n in re.findall(r"=(\d+)", out))
         time.sleep(0.5)
-    raise AssertionError(
-        f"the backlog did not drain in {timeout}s: {outbox_counts(stack, 'pending')} pending"
+    raise AssertionError(f"the backlog did not drain in {timeout}s:\n{diagnostics(stack)}")
+
+
+def diagnostics(stack: Stack) -> str:
+    """What a stuck drain looks like from outside: pending rows per table, the broker's queues,
+    and the end of each worker's and beat's log."""
+    import redis
+
+    lines = [
+        f"{table}: {query(stack, f'SELECT status, count(*) FROM {table} GROUP BY status')}"
+        for table in OUTBOX_TABLES
+    ]
+    broker = redis.Redis.from_url(stack.env["CELERY_BROKER_URL"])
+    queue = stack.env["CELERY_TASK_DEFAULT_QUEUE"]
+    lines.append(
+        f"broker: {queue}={broker.llen(queue)} {queue}-control={broker.llen(queue + '-control')}"
+        f" unacked={broker.hlen('unacked')}"
     )
+    for name in ("worker", "worker2", "beat"):
+        alive = stack.processes[name].poll() is None
+        tail = "\n    ".join(stack.log(name).splitlines()[-25:])
+        lines.append(f"--- {name} ({'running' if alive else 'exited'}), last lines:\n    {tail}")
+    return "\n".join(lines)
 
 
 def invariants(
