@@ -75,7 +75,6 @@ def cluster(*, extra_env: dict[str, str] | None = None):
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis.port}/0",
         "CELERY_RESULT_BACKEND": f"redis://127.0.0.1:{redis.port}/1",
         "CELERY_VISIBILITY_TIMEOUT": "5",  # a killed worker's task comes back after 5 s
-        "CELERY_TASK_SOFT_TIME_LIMIT": "6",  # ... and its claim on the outbox row ends after 8 s
         "CELERY_TASK_TIME_LIMIT": "8",
         "OUTBOX_SWEEP_INTERVAL": "1",
         "OUTBOX_RESUME_AFTER": "3",

@@ -32,7 +32,6 @@ def faults():
         "CELERY_RESULT_BACKEND": f"redis://127.0.0.1:{redis.port}/1",
         "CELERY_VISIBILITY_TIMEOUT": "5",  # a task whose worker died comes back after 5 s
         # ... and its claim on the outbox row ends with the hard time limit
-        "CELERY_TASK_SOFT_TIME_LIMIT": "12",
         "CELERY_TASK_TIME_LIMIT": "15",
         "OUTBOX_SWEEP_INTERVAL": "1",
         "OUTBOX_RESUME_AFTER": "3",

@@ -298,7 +298,14 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="shop")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=30)
+# No soft time limit: Celery's is a signal the pool's main process sends to the child when its
+# timer says so, and a main process that was stalled (reconnecting to Redis) sends it late, to a
+# child that has finished the task and is reading the next one from the pool's pipe. The pipe is
+# then corrupt ("UnpicklingError: invalid load key") and the worker stops consuming for good
+# (reproduced by the soak with Redis restarts). Every wait in a task is bounded where it happens
+# (EXTERNAL_API_TIMEOUT, EMAIL_TIMEOUT); the hard limit below (SIGKILL: the pool replaces the
+# process and the message is delivered again) is the backstop, and bounds a claim's lease.
+CELERY_TASK_SOFT_TIME_LIMIT = None
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=60)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker logs through LOGGING, like the web
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -358,6 +365,7 @@ if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F
 if EMAIL_BACKEND.endswith("filebased.EmailBackend"):
     EMAIL_FILE_PATH = "/" + EMAIL_FILE_PATH.lstrip("/")  # noqa: F821 - filemail:///abs/path is absolute
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="orders@shop.example")
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)  # seconds per SMTP socket operation
 # The shipping partner's endpoint; `log:` only logs each notice (local runs). No default here:
 # production refuses to start without it, `local` logs, `test` points at a closed port.
 EXTERNAL_API_URL = env("EXTERNAL_API_URL", default="")

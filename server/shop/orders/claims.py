@@ -35,7 +35,10 @@ class ClaimHeld(Exception):
 
     def __init__(self, model: str, order_id: int, seconds: float) -> None:
         super().__init__(f"{model} of order {order_id} is held by another attempt for {seconds:.0f}s")
-        self.seconds = seconds
+        self.model, self.order_id, self.seconds = model, order_id, seconds
+
+    def __reduce__(self):  # the pool process hands it to the worker pickled: keep its arguments
+        return type(self), (self.model, self.order_id, self.seconds)
 
 
 def lease() -> timedelta:

@@ -2,6 +2,7 @@
 hold back the e-mail, a cancelled order is not confirmed, failed notices are sent again with one
 command, a crash mid-call leaves evidence, and the sweeper tells lost work from late work."""
 
+import pickle
 import uuid
 from datetime import timedelta
 
@@ -148,8 +149,11 @@ def test_a_crash_after_the_partner_accepted_leaves_evidence_and_resends_with_the
     assert attempt.status_code is None and attempt.error == shipping_services.IN_FLIGHT
 
     monkeypatch.setattr(shipping_services, "post_shipment", real_post)
-    with pytest.raises(ClaimHeld):  # the dead attempt's claim holds until its lease ends
+    with pytest.raises(ClaimHeld) as held:  # the dead attempt's claim holds until its lease ends
         shipping_services.notify_partner(order_id=shipped.pk)
+    # The pool process hands the error to the worker pickled: it must come back whole.
+    again = pickle.loads(pickle.dumps(held.value))
+    assert (type(again), str(again), again.seconds) == (ClaimHeld, str(held.value), held.value.seconds)
     assert len(partner.calls) == 1
     ShippingNotification.objects.filter(pk=notification.pk).update(claimed_until=timezone.now())  # lease over
     shipping_services.notify_partner(order_id=shipped.pk)
