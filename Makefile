@@ -19,7 +19,7 @@ PORT ?= 8000
 .DEFAULT_GOAL := help
 COMPOSE ?= docker compose -p shop -f docker/compose.yaml --env-file docker/.env
 
-.PHONY: help install lock run migrate demo test contract faults soak client docs bench lint fmt spec-lint worker beat up down logs clean
+.PHONY: help install node lock run migrate demo test contract faults soak client client-ts mock docs bench lint fmt spec-lint contract-gate worker beat up down logs clean
 
 help: ## List every target with its description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,17 @@ $(VENV)/.installed: pyproject.toml requirements-dev.lock | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
+
+# The contract's Node tools (TypeScript client, Spectral, Optic, Prism), pinned in contract_tests/package-lock.json.
+NODE_DIR := contract_tests
+NODE_BIN := $(NODE_DIR)/node_modules/.bin
+
+$(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20+ with npm is needed for the contract's tools" >&2; exit 1; }
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+node: $(NODE_DIR)/node_modules/.installed ## Install the contract's Node tools (npm ci in contract_tests/)
 
 lock: | $(BIN)/python ## Pin every dependency with its hashes (requirements*.lock) from pyproject.toml, for 3.11-3.13
 	$(BIN)/python -m pip install --quiet 'uv>=0.5'
@@ -68,10 +79,10 @@ worker: migrate ## Start a Celery worker (server/bin/worker, as in Docker); need
 beat: install ## Start Celery beat, which runs the outbox sweeper every minute (server/bin/beat)
 	PYTHON=$(abspath $(BIN)/python) server/bin/beat
 
-test: install ## Run the whole suite with coverage (>= 90%); real services when reachable
+test: install node ## Run the whole suite with coverage (>= 90%); real services when reachable
 	$(BIN)/pytest --cov --cov-report=term
 
-contract: install ## Only the contract tests: live stack, schemathesis, generated client, curl examples
+contract: install node ## Only the contract tests: live stack, schemathesis, generated client, curl examples
 	$(BIN)/pytest contract_tests -v
 
 faults: install ## Only the fault tests (also part of make test): Memcached/Redis/worker/PostgreSQL failures
@@ -84,6 +95,13 @@ client: install ## Generate the Python client from openapi.yaml into build/clien
 	$(BIN)/openapi-python-client generate --path openapi.yaml --config contract_tests/client-config.yaml \
 		--output-path build/client --overwrite
 
+client-ts: node ## Generate the TypeScript types from openapi.yaml into build/client-ts/ (for openapi-fetch)
+	$(NODE_BIN)/openapi-typescript openapi.yaml --default-non-nullable=false -o build/client-ts/schema.d.ts
+	$(NODE_BIN)/tsc --noEmit --strict build/client-ts/schema.d.ts
+
+mock: node ## Serve the contract on :4010 with Prism (examples; Prefer: code=404 or dynamic=true), no backend
+	$(NODE_BIN)/prism mock openapi.yaml --host $(or $(MOCK_HOST),127.0.0.1) --port $(or $(MOCK_PORT),4010) --errors
+
 docs: install ## Rewrite the README's curl examples from openapi.yaml
 	$(BIN)/python contract_tests/curl_examples.py --write
 
@@ -95,8 +113,12 @@ lint: install spec-lint ## ruff (lint + format check) and the spec validator
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-spec-lint: install ## Validate openapi.yaml against the OpenAPI 3.1 schema
+spec-lint: install node contract-gate ## Validate openapi.yaml: OpenAPI 3.1 schema, Spectral (ours + recommended), the gate
 	$(BIN)/openapi-spec-validator openapi.yaml
+	$(NODE_BIN)/spectral lint openapi.yaml --ruleset contract_tests/spectral/ruleset.yaml --fail-severity=warn
+
+contract-gate: install node ## Refuse a breaking change against the newest released contract (Optic; see CHANGELOG.md)
+	$(BIN)/python contract_tests/contract_gate.py
 
 fmt: install ## Format and auto-fix with ruff
 	$(BIN)/ruff format .
@@ -118,4 +140,4 @@ logs: ## Follow the logs of the Docker Compose stack
 	$(COMPOSE) logs -f --tail=100
 
 clean: ## Remove the virtualenv, build output and the local SQLite database
-	rm -rf $(VENV) build db.sqlite3 .coverage .pytest_cache .ruff_cache .schemathesis server/*.egg-info
+	rm -rf $(VENV) build db.sqlite3 .coverage .pytest_cache .ruff_cache .schemathesis server/*.egg-info $(NODE_DIR)/node_modules $(NODE_DIR)/typescript/dist
