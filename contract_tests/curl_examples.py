@@ -51,6 +51,7 @@ WORKFLOW = [
     "deleteProduct",
     "logout",
     "changePassword",
+    "problemType",
 ]
 PATH_VARIABLES = {"/api/products/": "PRODUCT_ID", "/api/orders/": "ORDER_ID"}
 
@@ -105,6 +106,9 @@ def _url(path: str, params: list[dict[str, Any]]) -> str:
     for prefix, variable in PATH_VARIABLES.items():
         if path.startswith(prefix) and "{id}" in path:
             path = path.replace("{id}", f"${variable}")
+    for p in params:
+        if p["in"] == "path" and "example" in p:
+            path = path.replace("{" + p["name"] + "}", str(p["example"]))
     # Optional parameters carry no `example` (Swagger UI would send it on every first try); the
     # value a curl example shows is in `x-curl-example`.
     query = "&".join(

@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics_view, name="metrics"),
+    path("problems/<str:code>", api_views.problem_type, name="problem-type"),
     path("api/openapi.yaml", api_views.openapi_yaml, name="openapi-yaml"),
     path("api/docs/", api_views.SwaggerUIView.as_view(), name="swagger-ui"),
     path("api/redoc/", api_views.RedocView.as_view(), name="redoc"),

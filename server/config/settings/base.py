@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "shop.api.request_id.drop_unsafe_request_id",
     "django_guid.middleware.guid_middleware",
     "shop.api.metrics.observe_requests",
+    "shop.api.problems.problem_type_base",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before everything that may read the body or answer for the API: the contract comes first.
@@ -205,6 +206,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Where a problem's `type` links when it is built outside a request (a task, a refused Host);
+# in a request it is the request's own host: `https://<host>/problems/<code>`.
+PROBLEM_TYPE_BASE = env("PROBLEM_TYPE_BASE", default="https://shop.example/problems/")
 
 # The benchmark's ceiling view (/bench/ceiling); off everywhere but `make bench`.
 BENCH_CEILING = env.bool("BENCH_CEILING", default=False)

@@ -7,11 +7,14 @@ so that every error of the API has the same envelope:
 
 import json
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from enum import StrEnum
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 from shop.errors import FieldError, invalid_fields_detail
 
@@ -19,7 +22,31 @@ from .error_codes import ApiErrorCode
 from .request_id import current_request_id
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-PROBLEM_TYPE_BASE = "https://shop.example/problems/"
+# A problem's `type` links to its page on the API's own host (`/problems/<code>`, operation
+# problemType). The host is the request's, set per request by `problem_type_base`; a problem
+# built outside a request (or for a Host Django refused) falls back to the setting.
+_TYPE_BASE: ContextVar[str | None] = ContextVar("problem_type_base", default=None)
+
+
+def problem_type_base(get_response):
+    """Middleware: problems built while this request is served link to pages on its host."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        try:
+            base = f"{request.scheme}://{request.get_host()}/problems/"
+        except DisallowedHost:  # Django answers 400 bad_request for it; the link uses the setting
+            base = None
+        token = _TYPE_BASE.set(base)
+        try:
+            return get_response(request)
+        finally:
+            _TYPE_BASE.reset(token)
+
+    return middleware
+
+
+def problem_type(code: str) -> str:
+    return (_TYPE_BASE.get() or settings.PROBLEM_TYPE_BASE) + code
 
 
 def problem_title(code: str) -> str:
@@ -38,7 +65,7 @@ def problem_body(
     """Returns the problem-details document for one error."""
     code = str(code)
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_BASE + code,
+        "type": problem_type(code),
         "title": problem_title(code),
         "status": status,
         "detail": detail,

@@ -5,13 +5,14 @@ import functools
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from .error_codes import ApiErrorCode
-from .problems import problem_response
-from .spec import spec_bytes
+from .problems import problem_response, problem_title
+from .spec import HTTP_METHODS, spec_bytes, spec_document
 
 
 @functools.cache
@@ -50,6 +51,44 @@ class SwaggerUIView(_OfflineDocsMixin, SpectacularSwaggerView):
 
 class RedocView(_OfflineDocsMixin, SpectacularRedocView):
     template_name = "api/redoc.html"
+
+
+@functools.cache
+def problem_pages() -> dict[str, dict]:
+    """Per problem code, what its page says: from the contract's `ProblemCode` (`x-problems`) and
+    the operations that list the code in `x-problem-codes`."""
+    spec = spec_document()
+    schema = spec["components"]["schemas"]["ProblemCode"]
+    pages = {}
+    for code in schema["enum"]:
+        operations = [
+            operation["operationId"]
+            for item in spec["paths"].values()
+            for method, operation in item.items()
+            if method in HTTP_METHODS and code in operation.get("x-problem-codes", ())
+        ]
+        pages[code] = {**schema["x-problems"][code], "code": code, "operations": operations}
+    return pages
+
+
+def problem_type(request: HttpRequest, code: str) -> HttpResponse:
+    """`/problems/<code>`: what a problem's `type` links to, a page for people."""
+    page = problem_pages().get(code)
+    if page is None:
+        return not_found(request)
+    response = render(
+        request,
+        "api/problem.html",
+        {
+            **page,
+            "title": problem_title(code),
+            "api_title": spec_document()["info"]["title"],
+            "codes": list(problem_pages()),
+        },
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 def index(request: HttpRequest) -> HttpResponse:

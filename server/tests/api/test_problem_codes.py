@@ -1,0 +1,90 @@
+"""Problem codes a client can switch on: the contract's `ProblemCode` enum is exactly the codes the
+code can answer (a new one cannot ship undocumented), each has its status and meaning, and each
+problem's `type` links to its page on the API's own host."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from shop.api.error_codes import ApiErrorCode
+from shop.api.problems import problem_body
+from shop.api.spec import HTTP_METHODS, spec_document
+from shop.orders.error_codes import OrderErrorCode
+from tests.helpers import assert_problem
+
+CODE_ENUMS = (ApiErrorCode, OrderErrorCode)
+
+
+def problem_code_schema() -> dict:
+    return spec_document()["components"]["schemas"]["ProblemCode"]
+
+
+def test_the_contract_enumerates_exactly_the_codes_the_code_can_answer():
+    in_code = {str(code) for enum in CODE_ENUMS for code in enum}
+    in_spec = set(problem_code_schema()["enum"])
+    assert in_spec - in_code == set(), "documented codes nothing answers"
+    assert in_code - in_spec == set(), "codes the contract does not document"
+    assert set(problem_code_schema()["x-problems"]) == in_spec
+
+
+def test_every_problem_schema_uses_the_enum():
+    problem = spec_document()["components"]["schemas"]["Problem"]
+    assert problem["properties"]["code"] == {"$ref": "#/components/schemas/ProblemCode"}
+
+
+def test_each_code_has_a_status_and_a_meaning():
+    for code, page in problem_code_schema()["x-problems"].items():
+        assert 400 <= page["status"] <= 599, code
+        assert len(page["description"]) > 20, code
+
+
+def test_operations_list_only_known_codes():
+    known = set(problem_code_schema()["enum"])
+    listed = {
+        code
+        for item in spec_document()["paths"].values()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+        for code in operation.get("x-problem-codes", ())
+    }
+    assert listed <= known
+    assert {"insufficient_stock", "idempotency_key_reused", "invalid_status_transition"} <= listed
+
+
+@pytest.mark.django_db
+def test_a_problem_links_to_its_page_on_the_requests_host(client_for, alice):
+    response = client_for(alice).get("/api/orders/999999/", HTTP_HOST="localhost")
+    body = assert_problem(response, 404, "not_found")
+    assert body["type"] == "http://localhost/problems/not_found"
+
+    page = client_for(alice).get(urlsplit(body["type"]).path, HTTP_HOST="localhost")
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
+    text = page.content.decode()
+    assert "No such resource, or not one the caller may see" in text
+    assert "<code>404</code>" in text and "any operation" in text
+
+
+def test_a_page_names_the_operations_that_answer_the_code(client):
+    page = client.get("/problems/insufficient_stock")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "<code>createOrder</code>" in text and "<code>400</code>" in text
+    assert "default-src 'none'" in page["Content-Security-Policy"]
+
+
+def test_an_unknown_code_has_no_page(client):
+    assert_problem(client.get("/problems/no_such_code"), 404, "not_found")
+    # what is not a code at all is refused by the contract, like any other input
+    assert_problem(client.get("/problems/not_found<script>"), 400, "validation_error")
+
+
+def test_outside_a_request_the_type_uses_the_setting(settings):
+    settings.PROBLEM_TYPE_BASE = "https://api.example.org/problems/"
+    body = problem_body(status=400, code=OrderErrorCode.INSUFFICIENT_STOCK, detail="x")
+    assert body["type"] == "https://api.example.org/problems/insufficient_stock"
+
+
+def test_a_refused_host_still_gets_a_problem_with_a_type(client):
+    response = client.get("/api/products/", HTTP_HOST="evil.example")
+    body = assert_problem(response, 400, "bad_request")
+    assert body["type"].endswith("/problems/bad_request")
