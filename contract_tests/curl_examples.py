@@ -62,6 +62,7 @@ PREAMBLE = [
     '#   TOKEN, REFRESH  "access" and "refresh" of the login (and later the refresh) answer',
     '#   ADMIN_TOKEN     "access" of the same login as a staff user (make run\'s demo admin)',
     '#   PRODUCT_ID      "id" of the createProduct answer',
+    '#   ETAG            the "ETag" header of the last answer about that product (curl -i shows it)',
     "#   PRODUCT_ID_2    the id of another product, e.g. 3 (the demo catalog's Merino T-shirt)",
     '#   ORDER_ID        "id" of the createOrder answer',
     "ADMIN_TOKEN=$(curl -sS -X POST \"$BASE/api/auth/login/\" -H 'Content-Type: application/json' \\",
@@ -153,9 +154,11 @@ def render(spec: dict[str, Any] | None = None) -> list[Example]:
         if secured:
             token = "ADMIN_TOKEN" if operation.get("x-staff-only") else "TOKEN"
             parts.append(f'-H "Authorization: Bearer ${token}"')
-        for param in params:
-            if param["in"] == "header" and "x-curl-example" in param:
-                parts.append(f"-H '{param['name']}: {param['x-curl-example']}'")
+        headers = {
+            p["name"]: p["x-curl-example"] for p in params if p["in"] == "header" and "x-curl-example" in p
+        }
+        for name, value in {**headers, **operation.get("x-curl-headers", {})}.items():
+            parts.append(f'-H "{name}: {value}"' if "$" in value else f"-H '{name}: {value}'")
         body = _body(spec, operation)
         if body is not None:
             parts.append("-H 'Content-Type: application/json'")
@@ -196,11 +199,16 @@ def updated_readme(text: str, examples: list[Example]) -> str:
 
 
 def _run_curl(command: str, env: dict[str, str], out: Path) -> tuple[int, bytes]:
-    instrumented = command.replace("curl -sS", f"curl -sS -o {out} -w '%{{http_code}}'", 1)
+    """Runs one example; returns its status and body. The `ETag` of an answer about the product is
+    kept in env["ETAG"], for the next change to send in `If-Match`."""
+    instrumented = command.replace("curl -sS", f"curl -sS -o {out} -w '%{{http_code}} %header{{etag}}'", 1)
     result = subprocess.run(
         ["bash", "-c", instrumented], env=env, capture_output=True, timeout=30, check=True
     )
-    return int(result.stdout.decode()), out.read_bytes()
+    status, _, etag = result.stdout.decode().partition(" ")
+    if etag and "/api/products/$PRODUCT_ID/" in command:
+        env["ETAG"] = etag
+    return int(status), out.read_bytes()
 
 
 def wait_for_report(example: Example, env: dict[str, str], timeout: float = 60) -> None:

@@ -114,42 +114,50 @@ def test_the_gate_holds_for_the_spec_as_it_is():
     assert contract_gate.main([]) == 0
 
 
+def newest() -> tuple[int, int, int]:
+    return max(contract_gate.released_copies(REPO / "contract_tests" / "released"))
+
+
 def test_the_gate_refuses_a_breaking_change_without_a_major_version(release_dir, tmp_path):
     released, changelog = release_dir
-    changelog.write_text(changelog.read_text() + "\n## 1.1.0\n\nA minor version, it says.\n")
-    spec = write(broken_copy("1.1.0"), tmp_path / "openapi.yaml")
+    major, minor, _ = newest()
+    version = f"{major}.{minor + 1}.0"
+    changelog.write_text(changelog.read_text() + f"\n## {version}\n\nA minor version, it says.\n")
+    spec = write(broken_copy(version), tmp_path / "openapi.yaml")
 
     problems = contract_gate.check(spec, released, changelog)
 
     [problem] = problems
-    assert "breaking change against the released 1.0.0 without a new major version" in problem
+    assert f"breaking change against the released {major}.{minor}.0 without a new major version" in problem
     assert "cannot remove response property 'category'" in problem
     assert "cannot add required query parameter tenant" in problem
 
 
 def test_a_major_version_passes_with_its_released_copy_and_changelog(release_dir, tmp_path):
     released, changelog = release_dir
-    spec = write(broken_copy("2.0.0"), tmp_path / "openapi.yaml")
+    version = f"{newest()[0] + 1}.0.0"
+    spec = write(broken_copy(version), tmp_path / "openapi.yaml")
 
     refused = contract_gate.check(spec, released, changelog)
-    assert any("has no '## 2.0.0' section" in p for p in refused)
+    assert any(f"has no '## {version}' section" in p for p in refused)
     assert any("without its released copy" in p for p in refused)
 
-    changelog.write_text(changelog.read_text() + "\n## 2.0.0\n\nProducts lose their category.\n")
-    shutil.copy(spec, released / "openapi-2.0.0.yaml")
+    changelog.write_text(changelog.read_text() + f"\n## {version}\n\nProducts lose their category.\n")
+    shutil.copy(spec, released / f"openapi-{version}.yaml")
     assert contract_gate.check(spec, released, changelog) == []
 
 
 def test_a_released_contract_is_frozen_and_versions_only_go_up(release_dir, tmp_path):
     released, changelog = release_dir
-    spec = yaml.safe_load((released / "openapi-1.0.0.yaml").read_text())
+    last = ".".join(map(str, newest()))
+    spec = yaml.safe_load((released / f"openapi-{last}.yaml").read_text())
     spec["paths"]["/api/products/"]["get"]["summary"] = "A new summary under the old version"
     [problem] = contract_gate.check(write(spec, tmp_path / "openapi.yaml"), released, changelog)
-    assert "differs from the released openapi-1.0.0.yaml" in problem
+    assert f"differs from the released openapi-{last}.yaml" in problem
 
     spec["info"]["version"] = "0.9.0"
     problems = contract_gate.check(write(spec, tmp_path / "openapi.yaml"), released, changelog)
-    assert any("lower than the released 1.0.0" in p for p in problems)
+    assert any(f"lower than the released {last}" in p for p in problems)
 
 
 # --- Examples and the mock -----------------------------------------------------------------------

@@ -56,6 +56,9 @@ def field_path(parts: Iterable[str | int], prefix: str = "") -> str:
 class DomainError(Exception):
     """The request breaks a business rule (the API answers 400 unless a subclass says otherwise)."""
 
+    # Response headers that go with the refusal (`ETag` on a 412), set by a subclass.
+    headers: Mapping[str, str] = {}
+
     def __init__(
         self, detail: str, *, code: StrEnum, errors: Iterable[FieldError] = (), **extensions: Any
     ) -> None:
@@ -94,6 +97,21 @@ class Unprocessable(DomainError):
 
 class Unauthenticated(DomainError):
     """The credentials in the request are not (or no longer) valid."""
+
+
+class PreconditionFailed(DomainError):
+    """The client's copy (its `If-Match`) is not the current one; `etag` names the current one."""
+
+    def __init__(self, detail: str, *, etag: str) -> None:
+        super().__init__(detail, code=ApiErrorCode.PRECONDITION_FAILED)
+        self.headers = {"ETag": etag}
+
+
+class PreconditionRequired(DomainError):
+    """The change may only be made against a known copy: `If-Match` is required."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, code=ApiErrorCode.PRECONDITION_REQUIRED)
 
 
 def invalid_fields_detail(count: int) -> str:

@@ -163,6 +163,12 @@ def entity_tag(key: str, version: int) -> str:
     return '"' + hashlib.sha256(f"{key}@{version}".encode()).hexdigest()[:32] + '"'
 
 
+def representation_tag(body: bytes) -> str:
+    """A strong ETag of exactly these bytes (RFC 9110 section 8.8.3): it changes when, and only
+    when, the representation does."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
 def none_match(request: HttpRequest, etag: str) -> bool:
     """Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 section 13.1.2) or is `*`."""
     header = request.headers.get("If-None-Match")
@@ -195,6 +201,12 @@ def not_modified(etag: str, *, view: str) -> HttpResponse:
 def cached_json(body: bytes, *, view: str, etag: str) -> HttpResponse:
     CACHE_LOOKUPS.labels(view, "hit").inc()
     return mark_cached(HttpResponse(body, content_type="application/json"), hit=True, etag=etag)
+
+
+def fresh_json(body: bytes, *, view: str, etag: str) -> HttpResponse:
+    """A body rendered by the view itself (a miss) and already stored."""
+    CACHE_LOOKUPS.labels(view, "miss").inc()
+    return mark_cached(HttpResponse(body, content_type="application/json"), hit=False, etag=etag)
 
 
 def store_after_render(response, store: Callable[[bytes], None], *, view: str, etag: str):

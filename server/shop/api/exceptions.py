@@ -22,6 +22,8 @@ DOMAIN_STATUSES: list[tuple[type[domain.DomainError], int]] = [
     (domain.Conflict, 409),
     (domain.Unprocessable, 422),
     (domain.Unauthenticated, 401),
+    (domain.PreconditionFailed, 412),
+    (domain.PreconditionRequired, 428),
     (domain.DomainError, 400),
 ]
 
@@ -95,7 +97,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRe
     """
     if isinstance(exc, domain.DomainError):
         return problem_response(
-            status=domain_status(exc), code=exc.code, detail=exc.detail, errors=exc.errors, **exc.extensions
+            status=domain_status(exc),
+            code=exc.code,
+            detail=exc.detail,
+            errors=exc.errors,
+            headers=exc.headers,
+            **exc.extensions,
         )
     if isinstance(exc, DjangoValidationError):
         return validation_problem(django_field_errors(exc))

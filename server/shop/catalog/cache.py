@@ -32,15 +32,15 @@ def _detail_key(product_id: int) -> str:
     return f"catalog:products:detail:{product_id}"
 
 
-def cached_product_detail(product_id: int) -> tuple[bytes | None, int, str]:
-    """One product, under the same catalog version as the list."""
-    key = _detail_key(product_id)
-    body, version = bodies.lookup(key, VERSION_KEY)
-    return body, version, entity_tag(key, version)
+def cached_product_detail(product_id: int) -> tuple[tuple[str, bytes] | None, int]:
+    """One product as (its ETag, its body) or None, under the same catalog version as the list,
+    and the version to store a fresh one under. Its tag is of its own representation (an order
+    for another product moves the version, not this tag)."""
+    return bodies.lookup(_detail_key(product_id), VERSION_KEY)
 
 
-def store_product_detail(product_id: int, version: int, body: bytes) -> None:
-    bodies.store(_detail_key(product_id), version, body, timeout=settings.PRODUCT_LIST_CACHE_TTL)
+def store_product_detail(product_id: int, version: int, etag: str, body: bytes) -> None:
+    bodies.store(_detail_key(product_id), version, (etag, body), timeout=settings.PRODUCT_LIST_CACHE_TTL)
 
 
 def invalidate_product_list() -> None:

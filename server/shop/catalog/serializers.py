@@ -1,5 +1,8 @@
 from django.conf import settings
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+
+from shop.api.cache import representation_tag
 
 from .models import Category, Product
 
@@ -33,3 +36,10 @@ class ProductInputSerializer(serializers.Serializer):
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
     stock = serializers.IntegerField(min_value=0, max_value=1_000_000_000)
     category = serializers.ChoiceField(choices=Category.choices)
+
+
+def product_representation(product: Product) -> tuple[bytes, str]:
+    """The product's JSON and its strong ETag. The one rendering of a product, for reads and for
+    checking `If-Match` alike, so that the tag a client holds is comparable to the current one."""
+    body = JSONRenderer().render(ProductOutputSerializer(product).data)
+    return body, representation_tag(body)

@@ -1,5 +1,6 @@
 """Writes on the catalog. Stock changes made by orders live in `shop.orders.services`."""
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -25,10 +26,15 @@ def create_product(*, name: str, price: Decimal, stock: int, category: str, desc
 
 
 @transaction.atomic
-def update_product(*, product_id: int, data: dict[str, Any]) -> Product:
+def update_product(
+    *, product_id: int, data: dict[str, Any], precondition: Callable[[Product], None] | None = None
+) -> Product:
     """Changes the given fields of an active product, under a row lock so that a concurrent
-    order's stock decrement is never overwritten."""
+    order's stock decrement is never overwritten. `precondition(product)` runs under the lock,
+    before any change (the API checks `If-Match` there) and may refuse by raising."""
     product = _active_product_for_update(product_id)
+    if precondition is not None:
+        precondition(product)
     for field, value in data.items():
         setattr(product, field, value)
     product.full_clean()
@@ -37,9 +43,12 @@ def update_product(*, product_id: int, data: dict[str, Any]) -> Product:
 
 
 @transaction.atomic
-def retire_product(*, product_id: int) -> None:
+def retire_product(*, product_id: int, precondition: Callable[[Product], None] | None = None) -> None:
     """Soft-deletes: the product leaves the catalog; orders that contain it stay intact.
-    Raises NotFound when there is no active product with that id."""
+    Raises NotFound when there is no active product with that id; `precondition` as in
+    `update_product`."""
     product = _active_product_for_update(product_id)
+    if precondition is not None:
+        precondition(product)
     product.is_active = False
     product.save(update_fields=["is_active", "updated_at"])

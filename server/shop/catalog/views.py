@@ -2,18 +2,20 @@
 
 from functools import partial
 
+from django.http import HttpResponse
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from shop.api.cache import cached_json, none_match, not_modified, store_after_render
+from shop.api.cache import cached_json, fresh_json, none_match, not_modified, store_after_render
 from shop.api.pagination import CappedCountPagination
 from shop.api.permissions import IsStaffOrReadOnly
+from shop.api.preconditions import check_if_match
 
 from .cache import cached_product_detail, cached_product_list, store_product_detail, store_product_list
 from .filters import ProductFilter
 from .selectors import product_get, product_list
-from .serializers import ProductInputSerializer, ProductOutputSerializer
+from .serializers import ProductInputSerializer, ProductOutputSerializer, product_representation
 from .services import create_product, retire_product, update_product
 
 
@@ -53,15 +55,17 @@ class ProductDetailView(GenericAPIView):
     serializer_class = ProductOutputSerializer
 
     def get(self, request, pk: int):
-        body, version, etag = cached_product_detail(pk)
+        cached, version = cached_product_detail(pk)
+        if cached is not None:
+            etag, body = cached
+            if none_match(request, etag):
+                return not_modified(etag, view="product_detail")
+            return cached_json(body, view="product_detail", etag=etag)
+        body, etag = product_representation(product_get(product_id=pk))
+        store_product_detail(pk, version, etag, body)
         if none_match(request, etag):
             return not_modified(etag, view="product_detail")
-        if body is not None:
-            return cached_json(body, view="product_detail", etag=etag)
-        response = Response(ProductOutputSerializer(product_get(product_id=pk)).data)
-        return store_after_render(
-            response, partial(store_product_detail, pk, version), view="product_detail", etag=etag
-        )
+        return fresh_json(body, view="product_detail", etag=etag)
 
     def put(self, request, pk: int):
         return self._update(request, pk, partial=False)
@@ -70,11 +74,27 @@ class ProductDetailView(GenericAPIView):
         return self._update(request, pk, partial=True)
 
     def delete(self, request, pk: int):
-        retire_product(product_id=pk)
+        retire_product(product_id=pk, precondition=self._if_match(request, stock=False))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _update(self, request, pk: int, *, partial: bool):
         serializer = ProductInputSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        product = update_product(product_id=pk, data=serializer.validated_data)
-        return Response(ProductOutputSerializer(product).data)
+        data = serializer.validated_data
+        product = update_product(
+            product_id=pk, data=data, precondition=self._if_match(request, stock="stock" in data)
+        )
+        body, etag = product_representation(product)
+        response = HttpResponse(body, content_type="application/json")
+        response["ETag"] = etag
+        return response
+
+    @staticmethod
+    def _if_match(request, *, stock: bool):
+        """The check the service runs under its row lock: `If-Match` against the product as it is
+        now; required when the stock changes (orders change it concurrently)."""
+
+        def check(product) -> None:
+            check_if_match(request, product_representation(product)[1], required=stock, what="product")
+
+        return check

@@ -58,7 +58,7 @@ def test_a_hit_costs_no_query_at_all(client, lamp, django_assert_num_queries):
 
 def test_a_product_update_shows_at_once(client, client_for, staff, lamp):
     client.get("/api/products/")
-    client_for(staff).patch(f"/api/products/{lamp.pk}/", {"stock": 99})
+    client_for(staff).patch(f"/api/products/{lamp.pk}/", {"stock": 99}, HTTP_IF_MATCH="*")
     response = client.get("/api/products/")
     assert response["X-Cache"] == "MISS"
     assert response.json()["results"][0]["stock"] == 99

@@ -120,7 +120,8 @@ def test_it_reads_one_product_and_hides_retired_ones(client_for, alice, catalog)
 def test_it_replaces_and_patches(client_for, staff, catalog):
     client = client_for(staff)
     product = catalog[2]
-    response = client.put(f"/api/products/{product.pk}/", NEW_PRODUCT)
+    etag = client.get(f"/api/products/{product.pk}/")["ETag"]
+    response = client.put(f"/api/products/{product.pk}/", NEW_PRODUCT, HTTP_IF_MATCH=etag)
     assert response.status_code == 200
     assert response.json()["name"] == "Desk lamp"
     response = client.patch(f"/api/products/{product.pk}/", {"price": "19.9"})
