@@ -222,6 +222,9 @@ METRICS_TOKEN = env("METRICS_TOKEN", default="")
 WORKER_METRICS_BIND = env("WORKER_METRICS_BIND", default="")
 
 # --- Orders ---------------------------------------------------------------------------------------
+# How long an Idempotency-Key is remembered (Stripe's 24 h): a retry within it replays the order;
+# after it the key is forgotten (and purged hourly by beat).
+IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 3600)
 MIN_ORDER_TOTAL = Decimal(env("MIN_ORDER_TOTAL", default="1.00"))
 
 # --- Logging: one key=value line per event, the same format for web and worker ---------------------
@@ -339,6 +342,11 @@ CELERY_BEAT_SCHEDULE = {
     "resume-pending-order-work": {
         "task": "shop.orders.tasks.resume_pending_work",
         "schedule": env.float("OUTBOX_SWEEP_INTERVAL", default=60.0),
+    },
+    "purge-idempotency-keys": {
+        "task": "shop.orders.tasks.purge_idempotency_keys",
+        "schedule": 3600.0,
+        "options": {"queue": f"{CELERY_TASK_DEFAULT_QUEUE}-control", "expires": 3600},
     },
     "deliver-cache-invalidations": {
         "task": "shop.api.tasks.deliver_invalidations",

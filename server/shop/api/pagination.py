@@ -1,6 +1,9 @@
 """Page-number pagination with relative `next`/`previous` links: the links do not depend on the
-Host header, so a cached page is the same bytes for every client."""
+Host header, so a cached page is the same bytes for every client. A page past the last is an
+empty page (200, `results: []`, `previous` naming the last page), not a 404: a client looping
+over pages, or reading a page that emptied since it was linked, gets an answer it can handle."""
 
+from django.core.paginator import Page
 from django.core.paginator import Paginator as DjangoPaginator
 from django.utils.functional import cached_property
 from rest_framework import pagination
@@ -13,6 +16,21 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def paginate_queryset(self, queryset, request, view=None):
+        self.request = request
+        paginator = self.django_paginator_class(queryset, self.get_page_size(request))
+        # The contract has made `page` an integer from 1 to 1,000,000 before any view runs.
+        number = int(request.query_params.get(self.page_query_param) or 1)
+        if number > paginator.num_pages:
+            self.page = Page([], number, paginator)
+        else:
+            self.page = paginator.page(number)
+        return list(self.page)
+
+    @property
+    def past_the_end(self) -> bool:
+        return self.page.number > self.page.paginator.num_pages
+
     def get_next_link(self) -> str | None:
         if not self.page.has_next():
             return None
@@ -24,7 +42,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if not self.page.has_previous():
             return None
         url = self.request.get_full_path()
-        page_number = self.page.previous_page_number()
+        page_number = self.page.paginator.num_pages if self.past_the_end else self.page.previous_page_number()
         if page_number == 1:
             return remove_query_param(url, self.page_query_param)
         return replace_query_param(url, self.page_query_param, page_number)

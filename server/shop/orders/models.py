@@ -122,6 +122,7 @@ class IdempotencyKey(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="orders_idempotency_user_key")]
+        indexes = [models.Index(fields=["created_at"], name="orders_idempotency_created")]  # the purge
 
     def __str__(self) -> str:
         return self.key

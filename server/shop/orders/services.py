@@ -3,10 +3,12 @@
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from shop.accounts.models import User
 from shop.catalog.models import Product
@@ -142,17 +144,27 @@ def place_order(
     return order, True
 
 
+def idempotency_cutoff():
+    """Keys older than this are forgotten (IDEMPOTENCY_KEY_TTL, 24 h): the key may be used anew."""
+    return timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
+
+
 def _claim_idempotency_key(
     user: User, key: str, request_hash: str
 ) -> tuple[IdempotencyKey | None, Order | None]:
     """Inserts the key, or returns the order it already stands for. A concurrent request holding
     the same key makes the insert wait until it commits (then we replay its order) or rolls back
-    (then we proceed as the first)."""
-    try:
-        with transaction.atomic():
-            return IdempotencyKey.objects.create(user=user, key=key, request_hash=request_hash), None
-    except IntegrityError:
-        existing = IdempotencyKey.objects.select_related("order").get(user=user, key=key)
+    (then we proceed as the first). A key past the window is forgotten, as if purged already."""
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                return IdempotencyKey.objects.create(user=user, key=key, request_hash=request_hash), None
+        except IntegrityError:
+            existing = IdempotencyKey.objects.select_related("order").get(user=user, key=key)
+        if existing.created_at >= idempotency_cutoff():
+            break
+        # Expired: delete it (only if still the expired one) and try the insert again.
+        IdempotencyKey.objects.filter(pk=existing.pk, created_at__lt=idempotency_cutoff()).delete()
     if existing.request_hash != request_hash:
         raise Unprocessable(
             "This Idempotency-Key was already used with a different request body.",
@@ -160,6 +172,21 @@ def _claim_idempotency_key(
             errors=[FieldError.at("Idempotency-Key", FieldCode.REUSED, "Use a new key for a new order.")],
         )
     return None, existing.order
+
+
+def purge_idempotency_keys(batch: int = 5000) -> int:
+    """Deletes the keys older than the window, a batch at a time (short transactions); returns
+    how many went."""
+    purged = 0
+    while True:
+        ids = list(
+            IdempotencyKey.objects.filter(created_at__lt=idempotency_cutoff()).values_list("pk", flat=True)[
+                :batch
+            ]
+        )
+        if not ids:
+            return purged
+        purged += IdempotencyKey.objects.filter(pk__in=ids).delete()[0]
 
 
 @transaction.atomic
@@ -170,6 +197,8 @@ def change_order_status(*, order_id: int, actor: User, status: str) -> Order:
     order = order_for_update(order_id).first()
     if order is None or not can_view_order(actor, order.user_id):
         raise order_not_found()
+    if status == order.status == OrderStatus.CANCELLED:
+        return order  # a retried cancel: already done, nothing more to do (nor to restock)
     check_transition(order.status, status, is_staff=actor.is_staff)
 
     if status == OrderStatus.CANCELLED:

@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
 from shop.api.cache import cached_json, none_match, not_modified, store_after_render
+from shop.api.pagination import CappedCountPagination
 from shop.api.throttling import OrderCreateThrottle
 from shop.invoices.services import ready_invoice_file
 
@@ -21,6 +22,7 @@ from .services import change_order_status, place_order
 
 
 class _OrderListView(GenericAPIView):
+    pagination_class = CappedCountPagination  # a count that costs the same at 2M orders
     serializer_class = OrderOutputSerializer
 
     def get(self, request):

@@ -1,6 +1,7 @@
 """Product endpoints: listing, filters, ordering, pagination, staff-only writes, soft delete."""
 
 from decimal import Decimal
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -68,8 +69,15 @@ def test_it_paginates_with_relative_links(client_for, alice, catalog):
     assert page2["previous"] == "/api/products/?page_size=3"
 
 
-def test_it_answers_404_past_the_last_page(client_for, alice, catalog):
-    assert_problem(client_for(alice).get("/api/products/?page=9"), 404, "not_found")
+def test_a_page_past_the_last_is_empty_and_links_back_to_the_last(client_for, alice, catalog):
+    body = client_for(alice).get("/api/products/?page=9&page_size=2").json()
+    assert (body["count"], body["results"], body["next"]) == (4, [], None)
+    assert body["previous"].startswith("/api/products/?")
+    assert parse_qs(urlsplit(body["previous"]).query) == {"page": ["2"], "page_size": ["2"]}
+    # with nothing at all to list, the first page is simply empty, and the next ones link back to it
+    empty = client_for(alice).get("/api/products/?search=nothing-like-this&page=3").json()
+    assert (empty["count"], empty["results"]) == (0, [])
+    assert parse_qs(urlsplit(empty["previous"]).query) == {"search": ["nothing-like-this"]}
 
 
 @pytest.mark.parametrize(
@@ -172,7 +180,7 @@ def test_the_count_is_exact_up_to_the_cap_then_capped(client_for, alice, make_pr
     body = client.get("/api/products/?page_size=2").json()
     assert (body["count"], body["count_capped"]) == (5, True)
     assert client.get("/api/products/?page_size=2&page=3").json()["results"][0]["name"] == "P4"
-    assert_problem(client.get("/api/products/?page_size=2&page=4"), 404, "not_found")
+    assert client.get("/api/products/?page_size=2&page=4").json()["results"] == []  # past the cap
     narrowed = client.get("/api/products/?search=P6").json()
     assert (narrowed["count"], narrowed["count_capped"]) == (1, False)
 

@@ -49,14 +49,18 @@ def test_the_owner_cancels_a_pending_order_and_stock_returns(client_for, alice, 
     assert lamp.stock == 10
 
 
-def test_a_second_cancel_is_a_conflict_and_restocks_nothing(client_for, alice, alices_order, lamp):
-    patch(client_for(alice), alices_order, "cancelled")
-    body = assert_problem(
-        patch(client_for(alice), alices_order, "cancelled"), 409, "invalid_status_transition"
-    )
-    assert body["current_status"] == "cancelled" and body["allowed_statuses"] == []
+def test_a_second_cancel_is_an_idempotent_retry(client_for, alice, staff, alices_order, lamp):
+    first = patch(client_for(alice), alices_order, "cancelled")
+    again = patch(client_for(alice), alices_order, "cancelled")
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()  # the same order, no second history entry
+    assert alices_order.status_changes.filter(to_status="cancelled").count() == 1
     lamp.refresh_from_db()
     assert lamp.stock == 10
+    # any other move out of cancelled is still a conflict
+    moved = patch(client_for(staff), alices_order, "processing")
+    body = assert_problem(moved, 409, "invalid_status_transition")
+    assert body["current_status"] == "cancelled" and body["allowed_statuses"] == []
 
 
 @pytest.mark.parametrize("target", ["processing", "shipped", "delivered"])

@@ -1,10 +1,13 @@
 """POST /api/orders/: atomic placement, stock, snapshots, totals, input errors, idempotency."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from shop.orders.models import IdempotencyKey, Order, OrderItem, OrderStatusChange
+from shop.orders.services import purge_idempotency_keys
 from tests.helpers import assert_problem
 from tests.helpers import post_order as order
 
@@ -181,3 +184,29 @@ def test_it_records_the_creation_in_the_history(client_for, alice, keyboard):
     order(client_for(alice), (keyboard, 1))
     change = OrderStatusChange.objects.get()
     assert (change.from_status, change.to_status, change.changed_by) == (None, "pending", alice)
+
+
+def test_a_key_is_remembered_for_its_window_only(client_for, alice, keyboard, settings):
+    client = client_for(alice)
+    first = order(client, (keyboard, 1), HTTP_IDEMPOTENCY_KEY="day-old")
+    window = timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL)
+    IdempotencyKey.objects.update(created_at=timezone.now() - window + timedelta(seconds=60))
+    replay = order(client, (keyboard, 1), HTTP_IDEMPOTENCY_KEY="day-old")
+    assert replay.json()["id"] == first.json()["id"] and replay["Idempotent-Replayed"] == "true"
+    # past the window the key is forgotten: the same key is a new order, whatever its body
+    IdempotencyKey.objects.update(created_at=timezone.now() - window - timedelta(seconds=1))
+    fresh = order(client, (keyboard, 2), HTTP_IDEMPOTENCY_KEY="day-old")
+    assert fresh.status_code == 201 and fresh.json()["id"] != first.json()["id"]
+    assert "Idempotent-Replayed" not in fresh
+    assert IdempotencyKey.objects.get(key="day-old").order_id == fresh.json()["id"]
+
+
+def test_the_purge_forgets_only_expired_keys(client_for, alice, keyboard, settings):
+    client = client_for(alice)
+    for key in ("old-1", "old-2", "new"):
+        order(client, (keyboard, 1), HTTP_IDEMPOTENCY_KEY=key)
+    expired = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL + 1)
+    IdempotencyKey.objects.filter(key__startswith="old").update(created_at=expired)
+    assert purge_idempotency_keys(batch=1) == 2
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
+    assert Order.objects.count() == 3  # the orders stay
