@@ -164,9 +164,8 @@ def test_a_whole_scenario_through_the_generated_client(shop_client, stack):
     while get_order.sync(client=carol, id=second.id).report_url is None:
         assert time.monotonic() < deadline, "no invoice after 60 s"
         time.sleep(0.5)
-    # The generated client has no model for a PDF: the raw response of `sync_detailed` is the
-    # download path (the README shows it).
+    # The PDF is read as a file (client-config.yaml: application/pdf as application/octet-stream)
     report = api("api.orders.get_order_report").sync_detailed(client=carol, id=second.id)
     assert report.status_code == 200 and report.content.startswith(b"%PDF")
     assert report.headers["Content-Disposition"] == f'attachment; filename="invoice-order-{second.id}.pdf"'
-    assert report.parsed is None
+    assert report.parsed.payload.read() == report.content

@@ -88,3 +88,30 @@ def test_a_refused_host_still_gets_a_problem_with_a_type(client):
     response = client.get("/api/products/", HTTP_HOST="evil.example")
     body = assert_problem(response, 400, "bad_request")
     assert body["type"].endswith("/problems/bad_request")
+
+
+def test_each_operation_documents_the_status_of_every_code_it_lists():
+    """A code an operation names in `x-problem-codes` answers with its status: that status must be
+    one of the operation's documented responses."""
+    statuses = {code: page["status"] for code, page in problem_code_schema()["x-problems"].items()}
+    missing = [
+        f"{operation['operationId']}: {code} ({statuses[code]})"
+        for item in spec_document()["paths"].values()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+        for code in operation.get("x-problem-codes", ())
+        if str(statuses[code]) not in operation["responses"]
+    ]
+    assert missing == []
+
+
+def test_every_operation_documents_a_default_problem():
+    operations = [
+        operation
+        for item in spec_document()["paths"].values()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+    assert all(
+        op["responses"].get("default") == {"$ref": "#/components/responses/Unexpected"} for op in operations
+    )
