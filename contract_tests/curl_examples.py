@@ -152,7 +152,8 @@ def render(spec: dict[str, Any] | None = None) -> list[Example]:
         parts.append(f'"{_url(path, params)}"')
         secured = operation.get("security", spec.get("security"))
         if secured:
-            token = "ADMIN_TOKEN" if operation.get("x-staff-only") else "TOKEN"
+            staff = any("staff" in roles for requirement in secured for roles in requirement.values())
+            token = "ADMIN_TOKEN" if staff else "TOKEN"
             parts.append(f'-H "Authorization: Bearer ${token}"')
         headers = {
             p["name"]: p["x-curl-example"] for p in params if p["in"] == "header" and "x-curl-example" in p

@@ -63,6 +63,7 @@ def test_each_of_our_rules_catches_what_it_is_for(tmp_path):
     ]
     del spec["paths"]["/api/products/"]["get"]["operationId"]
     del spec["paths"]["/api/auth/me/"]["get"]["responses"]["default"]
+    spec["paths"]["/api/auth/me/"]["get"]["security"] = [{"basicAuth": []}]
     broken = tmp_path / "openapi.yaml"
     broken.write_text(yaml.safe_dump(spec, sort_keys=False))
 
@@ -76,6 +77,7 @@ def test_each_of_our_rules_catches_what_it_is_for(tmp_path):
         "path-parameter-bounds",
         "operation-operationId",
         "operation-default-response",
+        "security-scheme-defined",
     } <= codes, found
     assert ("operation-summary", "paths./api/orders/.post") in found
     assert ("path-parameter-bounds", "paths./api/orders/{id}/.parameters.0.schema") in found

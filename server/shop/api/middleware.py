@@ -20,7 +20,7 @@ from shop.errors import FieldError, invalid_fields_detail
 
 from .contract_errors import is_missing_credentials, request_field_errors
 from .error_codes import ApiErrorCode
-from .problems import problem_response
+from .problems import WWW_AUTHENTICATE, problem_response
 from .spec import match_route, openapi, resolve_ref, spec_document
 from .views import bad_request, documentation_paths
 
@@ -179,7 +179,7 @@ def validate_request(spec_request: SpecRequest) -> Problem | None:
             status=401,
             code=ApiErrorCode.NOT_AUTHENTICATED,
             detail="Authentication credentials were not provided.",
-            headers=(("WWW-Authenticate", 'Bearer realm="api"'),),
+            headers=(("WWW-Authenticate", WWW_AUTHENTICATE),),
         )
     field_errors = tuple(request_field_errors(errors))
     return Problem(

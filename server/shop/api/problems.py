@@ -22,6 +22,8 @@ from .error_codes import ApiErrorCode
 from .request_id import current_request_id
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# What every 401 says about how to authenticate (RFC 9110 section 15.5.2), whoever refused.
+WWW_AUTHENTICATE = 'Bearer realm="api"'
 # A problem's `type` links to its page on the API's own host (`/problems/<code>`, operation
 # problemType). The host is the request's, set per request by `problem_type_base`; a problem
 # built outside a request (or for a Host Django refused) falls back to the setting.
@@ -98,6 +100,8 @@ def problem_response(
     )
     for name, value in (headers or {}).items():
         response[name] = value
+    if status == 401 and not response.has_header("WWW-Authenticate"):
+        response["WWW-Authenticate"] = WWW_AUTHENTICATE
     return response
 
 

@@ -2,6 +2,7 @@
 openapi.yaml and every operation has a route and a view method."""
 
 import re
+from types import SimpleNamespace
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -83,3 +84,35 @@ def test_the_spec_has_no_duplicate_keys():
 
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     yaml.load(settings.OPENAPI_SPEC_PATH.read_text(), StrictLoader)
+
+
+def _staff_only_in_code() -> set[tuple[str, str]]:
+    """The operations whose view's permissions refuse an authenticated customer."""
+    customer = SimpleNamespace(is_authenticated=True, is_staff=False)
+    refused = set()
+    for path, callback in _routes(get_resolver()):
+        view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+        if view_class is None or not path.startswith("/api/") or path in documentation_paths():
+            continue
+        for method in _view_methods(callback):
+            view = view_class()
+            request = SimpleNamespace(method=method.upper(), user=customer)
+            if not all(p.has_permission(request, view) for p in view.get_permissions()):
+                refused.add((method, _normalize(path)))
+    return refused
+
+
+def test_the_staff_role_in_the_spec_is_what_the_permissions_enforce():
+    in_spec = {
+        (method, _normalize(path))
+        for path, item in spec_document()["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+        and any(
+            "staff" in roles
+            for requirement in operation.get("security", [])
+            for roles in requirement.values()
+        )
+    }
+    assert in_spec == _staff_only_in_code()
+    assert len(in_spec) == 5

@@ -115,3 +115,31 @@ def test_every_operation_documents_a_default_problem():
     assert all(
         op["responses"].get("default") == {"$ref": "#/components/responses/Unexpected"} for op in operations
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/api/auth/me/", None),
+        ("post", "/api/auth/refresh/", {"refresh": "not-a-token"}),
+        ("post", "/api/orders/", {"items": [{"product": 1, "quantity": 1}]}),
+    ],
+)
+def test_every_401_says_how_to_authenticate(anon, method, path, body):
+    response = getattr(anon, method)(path, body, format="json")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'  # RFC 9110 section 15.5.2
+
+
+def test_every_documented_401_has_the_header():
+    spec = spec_document()
+    responses = spec["components"]["responses"]
+    for item in spec["paths"].values():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS or "401" not in operation["responses"]:
+                continue
+            response = operation["responses"]["401"]
+            if "$ref" in response:
+                response = responses[response["$ref"].rsplit("/", 1)[1]]
+            assert "WWW-Authenticate" in response.get("headers", {}), operation["operationId"]
