@@ -32,7 +32,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import requests
 
 from contract_tests import services
@@ -438,14 +437,9 @@ def soak(
 OUTBOX_TABLES = ("invoices_invoice", "notifications_emailnotification", "shipping_shippingnotification")
 
 
-def query(stack: Stack, sql: str, *args) -> list[tuple]:
-    with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
-        return conn.execute(sql, args).fetchall()
-
-
 def outbox_counts(stack: Stack, status: str) -> int:
     return sum(
-        query(stack, f"SELECT count(*) FROM {table} WHERE status = %s", status)[0][0]
+        stack.query(f"SELECT count(*) FROM {table} WHERE status = %s", status)[0][0]
         for table in OUTBOX_TABLES
     )
 
@@ -474,7 +468,7 @@ def diagnostics(stack: Stack) -> str:
     import redis
 
     lines = [
-        f"{table}: {query(stack, f'SELECT status, count(*) FROM {table} GROUP BY status')}"
+        f"{table}: {stack.query(f'SELECT status, count(*) FROM {table} GROUP BY status')}"
         for table in OUTBOX_TABLES
     ]
     broker = redis.Redis.from_url(stack.env["CELERY_BROKER_URL"])
@@ -500,13 +494,12 @@ def invariants(
 
     # Stock conservation, per product
     sold = dict(
-        query(
-            stack,
+        stack.query(
             "SELECT i.product_id, sum(i.quantity) FROM orders_orderitem i"
             " JOIN orders_order o ON o.id = i.order_id WHERE o.status <> 'cancelled' GROUP BY i.product_id",
         )
     )
-    stock = dict(query(stack, "SELECT id, stock FROM catalog_product WHERE id = ANY(%s)", list(initial)))
+    stock = dict(stack.query("SELECT id, stock FROM catalog_product WHERE id = ANY(%s)", list(initial)))
     wrong = [pid for pid in initial if stock[pid] + sold.get(pid, 0) != initial[pid]]
     row(
         "stock conservation (initial = stock + sold, per product)",
@@ -515,7 +508,7 @@ def invariants(
     )
 
     # Orders: every 201 exists; nothing the clients cannot account for
-    orders = dict(query(stack, "SELECT id, status FROM orders_order"))
+    orders = dict(stack.query("SELECT id, status FROM orders_order"))
     missing = set(ledger.accepted) - set(orders)
     unaccounted = len(set(orders) - set(ledger.accepted))
     row(
@@ -526,7 +519,7 @@ def invariants(
     )
 
     # Idempotency: one order per key, whichever web process each retry reached
-    keys = dict(query(stack, "SELECT key, order_id FROM orders_idempotencykey"))
+    keys = dict(stack.query("SELECT key, order_id FROM orders_idempotencykey"))
     split = [key for key, ids in ledger.keyed.items() if len(ids) != 1 or keys.get(key) not in ids]
     row(
         "one order per Idempotency-Key (retries alternate web processes)",
@@ -535,7 +528,7 @@ def invariants(
     )
 
     # Invoices: one PDF per order, on disk
-    invoices = query(stack, "SELECT order_id, status, file FROM invoices_invoice")
+    invoices = stack.query("SELECT order_id, status, file FROM invoices_invoice")
     media = Path(stack.env["DJANGO_MEDIA_ROOT"])
     pdfs = sorted(media.rglob("*.pdf"))
     per_order = Counter(order_id for order_id, _, _ in invoices)
@@ -555,7 +548,7 @@ def invariants(
     for subject in stack.smtp.accepted:
         if match := re.search(r"order #(\d+) confirmed", subject):
             delivered[int(match[1])] += 1
-    emails = query(stack, "SELECT order_id, status, attempts FROM notifications_emailnotification")
+    emails = stack.query("SELECT order_id, status, attempts FROM notifications_emailnotification")
     lost = [o for o, status, _ in emails if status == "sent" and delivered[o] == 0]
     unexplained = [o for o, _, attempts in emails if delivered[o] > 1 and delivered[o] > attempts]
     crash_window = sum(1 for o, _, attempts in emails if delivered[o] > 1 and delivered[o] <= attempts)
@@ -574,7 +567,7 @@ def invariants(
 
     # Partner: one notice per shipment, every call of it with the same key
     shipped = {o for o, status in orders.items() if status in ("shipped", "delivered")}
-    notices = dict(query(stack, "SELECT order_id, status FROM shipping_shippingnotification"))
+    notices = dict(stack.query("SELECT order_id, status FROM shipping_shippingnotification"))
     calls = defaultdict(list)
     for call in stack.partner.calls:
         calls[call["json"]["order_id"]].append(call)
@@ -615,7 +608,7 @@ def invariants(
     for name in stack.web_names:
         admin.urls = itertools.repeat(stack.web_url(name))
         listed = admin.call("GET", "/api/products/?page_size=100", "final").json()["results"]
-        prices = dict(query(stack, "SELECT id, price::text FROM catalog_product"))
+        prices = dict(stack.query("SELECT id, price::text FROM catalog_product"))
         disagree += sum(
             1
             for p in listed

@@ -64,6 +64,22 @@ class Stack:
     def log(self, name: str) -> str:
         return (self.workdir / f"{name}.log").read_text(errors="replace")
 
+    def query(self, sql: str, *args) -> list[tuple]:
+        """Rows of one SQL statement against the stack's own database."""
+        with psycopg.connect(self.env["DATABASE_URL"]) as conn:
+            return conn.execute(sql, args).fetchall()
+
+    def create_product(self, *, stock: int, price: str = "10.00") -> int:
+        """A new product (through the API, as staff); returns its id."""
+        response = requests.post(
+            self.url("/api/products/"),
+            json={"name": f"Item {time.monotonic_ns()}", "price": price, "stock": stock, "category": "home"},
+            headers=self.auth("admin"),
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()["id"]
+
     def web_url(self, name: str) -> str:
         return "http://" + {**self.env, **self.process_env.get(name, {})}["WEB_BIND"]
 

@@ -47,22 +47,6 @@ def faults():
         redis.stop()
 
 
-def product(stack, *, stock: int, price: str = "10.00") -> int:
-    response = requests.post(
-        stack.url("/api/products/"),
-        json={
-            "name": f"Fault item {time.monotonic_ns()}",
-            "price": price,
-            "stock": stock,
-            "category": "home",
-        },
-        headers=stack.auth("admin"),
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["id"]
-
-
 def order(stack, product_id: int, user: str = "alice") -> requests.Response:
     return requests.post(
         stack.url("/api/orders/"),
@@ -112,7 +96,7 @@ def test_memcached_stopped_mid_load_costs_no_5xx_and_hits_resume(faults):
 
 
 def test_redis_stopped_orders_still_placed_then_everything_delivered_once(faults):
-    product_id = product(faults, stock=100)
+    product_id = faults.create_product(stock=100)
     faults.redis.stop()
     try:
         timings, order_ids = [], []
@@ -143,7 +127,7 @@ def test_redis_stopped_orders_still_placed_then_everything_delivered_once(faults
 
 
 def test_a_worker_killed_mid_task_hands_the_task_back(faults):
-    product_id = product(faults, stock=100)
+    product_id = faults.create_product(stock=100)
     faults.smtp.delay = 8  # the e-mail task will sit in the SMTP conversation
     order_id = order(faults, product_id).json()["id"]
     wait_for(
@@ -194,7 +178,7 @@ def test_dropped_database_connections_are_replaced(faults):
 
 
 def test_50_buyers_for_the_last_10_units_through_gunicorn(faults):
-    product_id = product(faults, stock=10)
+    product_id = faults.create_product(stock=10)
     buyers = ["alice", "bob"] * 25
     with ThreadPoolExecutor(max_workers=50) as pool:
         statuses = list(pool.map(lambda user: order(faults, product_id, user).status_code, buyers))
@@ -214,7 +198,7 @@ def shipping_notice(stack, order_id: int) -> tuple[str, int, int] | None:
 def test_a_partner_outage_ends_with_one_requeue_command_and_one_delivery(faults):
     """The partner answers 503 until the worker gives up; it comes back; one command later the
     notice is delivered, exactly one call answered 201, every call carried the same key."""
-    order_id = order(faults, product(faults, stock=5)).json()["id"]
+    order_id = order(faults, faults.create_product(stock=5)).json()["id"]
     admin = faults.auth("admin")
     calls_before = len(faults.partner.calls)
     faults.partner.script = [503] * 4  # EXTERNAL_API_MAX_RETRIES (3) + 1 attempts, all refused
@@ -270,7 +254,7 @@ def test_a_writer_cut_off_from_memcached_cannot_leave_readers_stale(faults, tmp_
     try:
         wait_for(lambda: _answers(writer_url + "/healthz"), timeout=30, what="the cut-off writer")
         admin, alice = faults.auth("admin"), faults.auth("alice")
-        product_id = product(faults, stock=50, price="10.00")
+        product_id = faults.create_product(stock=50, price="10.00")
         order_id = order(faults, product_id).json()["id"]
         requests.post(
             faults.url("/api/auth/register/"),

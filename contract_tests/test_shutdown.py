@@ -7,7 +7,6 @@ import threading
 import time
 from collections import Counter
 
-import psycopg
 import pytest
 import requests
 
@@ -32,33 +31,12 @@ def stack():
         smtp.shutdown()
 
 
-def query(stack, sql: str, *args):
-    with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
-        return conn.execute(sql, args).fetchall()
-
-
-def make_product(stack, stock: int) -> int:
-    response = requests.post(
-        stack.url("/api/products/"),
-        json={
-            "name": f"Shutdown item {time.monotonic_ns()}",
-            "price": "3.00",
-            "stock": stock,
-            "category": "home",
-        },
-        headers=stack.auth("admin"),
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["id"]
-
-
 def confirmations(stack, order_id: int) -> int:
     return sum(subject.endswith(f"order #{order_id} confirmed") for subject in stack.smtp.accepted)
 
 
 def test_sigterm_to_the_web_under_16_clients_finishes_what_it_accepted(stack):
-    product = make_product(stack, stock=100_000)
+    product = stack.create_product(stock=100_000)
     outcomes: Counter = Counter()
     accepted: list[int] = []
     lost_answers: list[str] = []
@@ -105,12 +83,11 @@ def test_sigterm_to_the_web_under_16_clients_finishes_what_it_accepted(stack):
 
     assert set(outcomes) <= {201, "refused", "lost"}, outcomes  # no 5xx, no other answer
     in_database = {
-        order_id for (order_id,) in query(stack, "SELECT id FROM orders_order WHERE id = ANY(%s)", accepted)
+        order_id for (order_id,) in stack.query("SELECT id FROM orders_order WHERE id = ANY(%s)", accepted)
     }
     assert in_database == set(accepted)
     # every order in the database was answered: no request was cut off after the app took it
-    placed = query(
-        stack,
+    placed = stack.query(
         "SELECT count(*), coalesce(sum(i.quantity), 0) FROM orders_order o JOIN orders_orderitem i"
         " ON i.order_id = o.id WHERE i.product_id = %s",
         product,
@@ -124,15 +101,15 @@ def test_sigterm_to_the_web_under_16_clients_finishes_what_it_accepted(stack):
         timeout=120,
         what="every accepted order's e-mail",
     )
-    ready = query(
-        stack, "SELECT count(*) FROM invoices_invoice WHERE status = 'ready' AND order_id = ANY(%s)", accepted
+    ready = stack.query(
+        "SELECT count(*) FROM invoices_invoice WHERE status = 'ready' AND order_id = ANY(%s)", accepted
     )[0][0]
     assert ready == len(accepted)
     print(f"web SIGTERM under {CLIENTS} clients: {dict(outcomes)}; lost answers: {lost_answers[:3]}")
 
 
 def test_sigterm_to_the_worker_mid_task_finishes_the_task_once(stack):
-    product = make_product(stack, stock=10)
+    product = stack.create_product(stock=10)
     stack.smtp.delay = 3  # the e-mail task will be inside the SMTP conversation
     order_id = requests.post(
         stack.url("/api/orders/"),
@@ -161,8 +138,7 @@ def test_sigterm_to_the_worker_mid_task_finishes_the_task_once(stack):
     wait_for(lambda: confirmations(stack, later) == 1, timeout=60, what="the later order's e-mail")
     time.sleep(2)
     assert confirmations(stack, order_id) == 1 and confirmations(stack, later) == 1
-    rows = query(
-        stack,
+    rows = stack.query(
         "SELECT order_id, status, attempts FROM notifications_emailnotification WHERE order_id IN (%s, %s)"
         " ORDER BY order_id",
         order_id,
