@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from contract_tests.node_tools import compile_ts, generate_ts_types
 from contract_tests.stack import live_stack, reachable
 
 SERVICES = {
@@ -31,3 +32,12 @@ def stack():
     require_services()
     with live_stack() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def compiled_ts():
+    """The contract's TypeScript types generated (`make client-ts`) and contract_tests/typescript/
+    type-checked and compiled against them, once for every test that runs it; the folder of the
+    compiled tests."""
+    generate_ts_types()
+    return compile_ts()

@@ -17,7 +17,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from contract_tests import contract_gate
-from contract_tests.node_tools import NODE_BIN, REPO, compile_ts, generate_ts_types, node_test, node_tool
+from contract_tests.node_tools import NODE_BIN, REPO, node_test, node_tool
 from contract_tests.stack import free_port
 
 SPEC = REPO / "openapi.yaml"
@@ -248,8 +248,7 @@ def prism():
         process.wait(timeout=10)
 
 
-def test_the_typescript_client_against_the_mock(prism):
-    generate_ts_types()
-    result = node_test(compile_ts() / "mock.test.js", {"SHOP_BASE_URL": prism})
+def test_the_typescript_client_against_the_mock(prism, compiled_ts):
+    result = node_test(compiled_ts / "mock.test.js", {"SHOP_BASE_URL": prism})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# pass 6" in result.stdout and "# fail 0" in result.stdout, result.stdout

@@ -2,26 +2,17 @@
 the Python client's scenario; its generated types compile with `tsc --noEmit`. Nothing generated
 is committed: it is generated here, every run."""
 
-import pytest
-
-from contract_tests.node_tools import TS_TYPES, compile_ts, generate_ts_types, node_test, node_tool
+from contract_tests.node_tools import TS_TYPES, node_test, node_tool
 
 
-@pytest.fixture(scope="module")
-def compiled():
-    generate_ts_types()
-    return compile_ts()
-
-
-def test_the_generated_types_compile_on_their_own():
-    generate_ts_types()
+def test_the_generated_types_compile_on_their_own(compiled_ts):
     result = node_tool("tsc", "--noEmit", "--strict", "--skipLibCheck", "false", TS_TYPES)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_a_whole_scenario_through_the_typescript_client(compiled, stack):
+def test_a_whole_scenario_through_the_typescript_client(compiled_ts, stack):
     result = node_test(
-        compiled / "scenario.test.js",
+        compiled_ts / "scenario.test.js",
         {"SHOP_BASE_URL": stack.base_url, "SHOP_ADMIN_TOKEN": stack.tokens["admin"]},
     )
     assert result.returncode == 0, result.stdout + result.stderr

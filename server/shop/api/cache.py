@@ -157,16 +157,16 @@ def deliver_invalidations(batch: int = 500) -> int:
 bodies = VersionedBodies()
 
 
-def entity_tag(key: str, version: int) -> str:
-    """The strong ETag of the body stored under `key` at `version`: it changes with the version
-    (every write behind the body bumps it), so it costs no database work to compute or check."""
-    return '"' + hashlib.sha256(f"{key}@{version}".encode()).hexdigest()[:32] + '"'
-
-
 def representation_tag(body: bytes) -> str:
     """A strong ETag of exactly these bytes (RFC 9110 section 8.8.3): it changes when, and only
     when, the representation does."""
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def entity_tag(key: str, version: int) -> str:
+    """The strong ETag of the body stored under `key` at `version`: it changes with the version
+    (every write behind the body bumps it), so it costs no database work to compute or check."""
+    return representation_tag(f"{key}@{version}".encode())
 
 
 def none_match(request: HttpRequest, etag: str) -> bool:
@@ -178,24 +178,25 @@ def none_match(request: HttpRequest, etag: str) -> bool:
     return "*" in tags or etag in {tag.removeprefix("W/") for tag in tags}
 
 
-def mark_cached(response: HttpResponse, *, hit: bool, etag: str) -> HttpResponse:
-    """`X-Cache: HIT|MISS` and the `ETag`; these responses depend on the caller's token and are
-    never shared."""
-    response["X-Cache"] = "HIT" if hit else "MISS"
+def _validated(response: HttpResponse, etag: str) -> HttpResponse:
+    """The `ETag`, and the caching headers of a response that depends on the caller's token and
+    is never shared: a 200 and its 304 carry the same."""
     response["ETag"] = etag
     patch_cache_control(response, private=True)
     patch_vary_headers(response, ["Authorization"])
     return response
+
+
+def mark_cached(response: HttpResponse, *, hit: bool, etag: str) -> HttpResponse:
+    """`X-Cache: HIT|MISS`, the `ETag` and the private caching headers."""
+    response["X-Cache"] = "HIT" if hit else "MISS"
+    return _validated(response, etag)
 
 
 def not_modified(etag: str, *, view: str) -> HttpResponse:
     """304: the client's copy is current. The same validators and caching headers as a 200."""
     CACHE_LOOKUPS.labels(view, "not_modified").inc()
-    response = HttpResponseNotModified()
-    response["ETag"] = etag
-    patch_cache_control(response, private=True)
-    patch_vary_headers(response, ["Authorization"])
-    return response
+    return _validated(HttpResponseNotModified(), etag)
 
 
 def cached_json(body: bytes, *, view: str, etag: str) -> HttpResponse:

@@ -25,30 +25,33 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 # What every 401 says about how to authenticate (RFC 9110 section 15.5.2), whoever refused.
 WWW_AUTHENTICATE = 'Bearer realm="api"'
 # A problem's `type` links to its page on the API's own host (`/problems/<code>`, operation
-# problemType). The host is the request's, set per request by `problem_type_base`; a problem
-# built outside a request (or for a Host Django refused) falls back to the setting.
-_TYPE_BASE: ContextVar[str | None] = ContextVar("problem_type_base", default=None)
+# problemType). The host is the request's, remembered per request by `problem_type_base` and
+# read only when a problem is built; a problem built outside a request (or for a Host Django
+# refused) falls back to the setting.
+_REQUEST: ContextVar[HttpRequest | None] = ContextVar("problem_request", default=None)
 
 
 def problem_type_base(get_response):
     """Middleware: problems built while this request is served link to pages on its host."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
-        try:
-            base = f"{request.scheme}://{request.get_host()}/problems/"
-        except DisallowedHost:  # Django answers 400 bad_request for it; the link uses the setting
-            base = None
-        token = _TYPE_BASE.set(base)
+        token = _REQUEST.set(request)
         try:
             return get_response(request)
         finally:
-            _TYPE_BASE.reset(token)
+            _REQUEST.reset(token)
 
     return middleware
 
 
 def problem_type(code: str) -> str:
-    return (_TYPE_BASE.get() or settings.PROBLEM_TYPE_BASE) + code
+    request = _REQUEST.get()
+    if request is not None:
+        try:
+            return f"{request.scheme}://{request.get_host()}/problems/{code}"
+        except DisallowedHost:  # Django answers 400 bad_request for it; the link uses the setting
+            pass
+    return settings.PROBLEM_TYPE_BASE + code
 
 
 def problem_title(code: str) -> str:

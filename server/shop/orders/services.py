@@ -155,16 +155,17 @@ def _claim_idempotency_key(
     """Inserts the key, or returns the order it already stands for. A concurrent request holding
     the same key makes the insert wait until it commits (then we replay its order) or rolls back
     (then we proceed as the first). A key past the window is forgotten, as if purged already."""
+    cutoff = idempotency_cutoff()
     for _ in range(2):
         try:
             with transaction.atomic():
                 return IdempotencyKey.objects.create(user=user, key=key, request_hash=request_hash), None
         except IntegrityError:
             existing = IdempotencyKey.objects.select_related("order").get(user=user, key=key)
-        if existing.created_at >= idempotency_cutoff():
+        if existing.created_at >= cutoff:
             break
         # Expired: delete it (only if still the expired one) and try the insert again.
-        IdempotencyKey.objects.filter(pk=existing.pk, created_at__lt=idempotency_cutoff()).delete()
+        IdempotencyKey.objects.filter(pk=existing.pk, created_at__lt=cutoff).delete()
     if existing.request_hash != request_hash:
         raise Unprocessable(
             "This Idempotency-Key was already used with a different request body.",
@@ -178,12 +179,9 @@ def purge_idempotency_keys(batch: int = 5000) -> int:
     """Deletes the keys older than the window, a batch at a time (short transactions); returns
     how many went."""
     purged = 0
+    expired = IdempotencyKey.objects.filter(created_at__lt=idempotency_cutoff())
     while True:
-        ids = list(
-            IdempotencyKey.objects.filter(created_at__lt=idempotency_cutoff()).values_list("pk", flat=True)[
-                :batch
-            ]
-        )
+        ids = list(expired.values_list("pk", flat=True)[:batch])
         if not ids:
             return purged
         purged += IdempotencyKey.objects.filter(pk__in=ids).delete()[0]
