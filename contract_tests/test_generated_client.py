@@ -169,3 +169,42 @@ def test_a_whole_scenario_through_the_generated_client(shop_client, stack):
     assert report.status_code == 200 and report.content.startswith(b"%PDF")
     assert report.headers["Content-Disposition"] == f'attachment; filename="invoice-order-{second.id}.pdf"'
     assert report.parsed.payload.read() == report.content
+
+
+CREATED = "2026-11-28T10:00:00Z"
+
+
+def test_a_client_generated_today_reads_what_a_minor_version_may_add(shop_client):
+    """An order from a later 2.x server, with a field and a status this contract does not know yet,
+    and a problem with a new code: the generated client parses them instead of failing."""
+    models = api("models")
+    order = models.Order.from_dict(
+        {
+            "id": 7,
+            "user": 3,
+            "status": "on_hold",
+            "total_price": "30.00",
+            "currency": "EUR",
+            "created_at": CREATED,
+            "updated_at": CREATED,
+            "items": [],
+            "report_url": None,
+            "status_history": [
+                {"from_status": None, "to_status": "pending", "changed_by": 3, "changed_at": CREATED},
+                {"from_status": "pending", "to_status": "on_hold", "changed_by": 1, "changed_at": CREATED},
+            ],
+            "gift_wrap": True,
+        }
+    )
+    assert order.status == "on_hold" and not isinstance(order.status, models.OrderStatus)
+    assert order.status_history[0].to_status is models.OrderStatus.PENDING
+    assert order.additional_properties == {"gift_wrap": True}
+
+    problem = models.Problem.from_dict(
+        {"type": "https://shop.example/problems/x", "title": "t", "status": 409, "code": "order_locked"}
+    )
+    assert problem.code == "order_locked" and problem.status == 409
+    known = models.Problem.from_dict(
+        {"type": "https://shop.example/problems/x", "title": "t", "status": 400, "code": "insufficient_stock"}
+    )
+    assert known.code is models.ProblemCode.INSUFFICIENT_STOCK

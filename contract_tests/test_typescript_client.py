@@ -16,4 +16,4 @@ def test_a_whole_scenario_through_the_typescript_client(compiled_ts, stack):
         {"SHOP_BASE_URL": stack.base_url, "SHOP_ADMIN_TOKEN": stack.tokens["admin"]},
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "# pass 1" in result.stdout and "# fail 0" in result.stdout, result.stdout
+    assert "# pass 2" in result.stdout and "# fail 0" in result.stdout, result.stdout

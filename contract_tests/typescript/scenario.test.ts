@@ -163,3 +163,28 @@ test("a whole scenario through the TypeScript client", async () => {
     `attachment; filename="invoice-order-${secondId}.pdf"`,
   );
 });
+
+test("a value a later 2.x version may add still type-checks, and a known one narrows", () => {
+  // An order status, a category and a problem code added by a minor version are strings this
+  // client's types accept (the extensible enums); the known values stay named for a `switch`.
+  const later: Order = {
+    id: 1,
+    user: 1,
+    status: "on_hold",
+    total_price: "1.00",
+    currency: "EUR",
+    created_at: "2026-11-28T10:00:00Z",
+    updated_at: "2026-11-28T10:00:00Z",
+    items: [],
+    report_url: null,
+    status_history: [],
+  };
+  const known: components["schemas"]["OrderStatus"][] = ["pending", "processing", "shipped", "delivered", "cancelled"];
+  const isKnown = (status: string): status is components["schemas"]["OrderStatus"] =>
+    (known as string[]).includes(status);
+  assert.equal(isKnown(later.status), false);
+  assert.equal(isKnown("shipped"), true);
+  const code: Problem["code"] = "order_locked";
+  const category: components["schemas"]["Product"]["category"] = "garden";
+  assert.deepEqual([code, category], ["order_locked", "garden"]);
+});

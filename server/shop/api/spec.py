@@ -1,5 +1,6 @@
 """The hand-written contract, loaded once per process, and a route table derived from it."""
 
+import copy
 import functools
 import json
 import re
@@ -44,8 +45,47 @@ def spec_document() -> dict[str, Any]:
 @functools.cache
 def openapi() -> OpenAPI:
     """The spec as openapi-core sees it. `application/problem+json` is JSON, not bytes."""
+    return _openapi(spec_document())
+
+
+def _openapi(document: dict[str, Any]) -> OpenAPI:
     config = Config(extra_media_type_deserializers={PROBLEM_CONTENT_TYPE: json.loads})
-    return OpenAPI.from_dict(spec_document(), config=config)
+    return OpenAPI.from_dict(document, config=config)
+
+
+@functools.cache
+def closed_spec_document() -> dict[str, Any]:
+    """The contract with every promise of growth taken back, for checking our own responses.
+
+    The published responses are open so that clients survive a minor version: objects take
+    unknown fields and `x-extensible-enum` schemas take unknown values. Our server must still send
+    exactly what the contract names, so response validation (tests, CI, DEBUG) uses this copy:
+    each object that lists its `properties` and says nothing of others is closed, and each
+    extensible enum is its closed enum alone."""
+    document = copy.deepcopy(spec_document())
+    schemas = document["components"]["schemas"]
+    for name, schema in schemas.items():
+        if schema.get("x-extensible-enum"):
+            schemas[name] = schema["anyOf"][0]
+    _close_objects(document)
+    return document
+
+
+def _close_objects(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _close_objects(item)
+    elif isinstance(node, dict):
+        if "properties" in node and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+        for value in node.values():
+            _close_objects(value)
+
+
+@functools.cache
+def closed_openapi() -> OpenAPI:
+    """`openapi()` over `closed_spec_document()`: what our own responses are checked against."""
+    return _openapi(closed_spec_document())
 
 
 def _template_regex(template: str) -> re.Pattern[str]:

@@ -28,8 +28,9 @@ def test_the_contract_enumerates_exactly_the_codes_the_code_can_answer():
 
 
 def test_every_problem_schema_uses_the_enum():
-    problem = spec_document()["components"]["schemas"]["Problem"]
-    assert problem["properties"]["code"] == {"$ref": "#/components/schemas/ProblemCode"}
+    schemas = spec_document()["components"]["schemas"]
+    assert schemas["Problem"]["properties"]["code"] == {"$ref": "#/components/schemas/ExtensibleProblemCode"}
+    assert schemas["ExtensibleProblemCode"]["anyOf"][0] == {"$ref": "#/components/schemas/ProblemCode"}
 
 
 def test_each_code_has_a_status_and_a_meaning():
