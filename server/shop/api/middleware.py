@@ -20,8 +20,8 @@ from shop.errors import FieldError, invalid_fields_detail
 
 from .contract_errors import is_missing_credentials, request_field_errors
 from .error_codes import ApiErrorCode
-from .problems import WWW_AUTHENTICATE, problem_response
-from .spec import closed_openapi, match_route, openapi, resolve_ref, spec_document
+from .problems import PROBLEM_CONTENT_TYPE, WWW_AUTHENTICATE, problem_response
+from .spec import closed_openapi, documented_codes, match_route, openapi, resolve_ref, spec_document
 from .views import bad_request, documentation_paths
 
 API_PREFIX = "/api/"
@@ -144,6 +144,17 @@ def _undocumented_media_type(spec_request: SpecRequest, status: int, media_type:
     if media_type not in response.get("content", {}):
         return [f"{media_type} is not documented for status {status}"]
     return []
+
+
+def _undocumented_code(spec_request: SpecRequest, response: HttpResponse) -> list[str]:
+    """A problem's code must be one the operation documents for that status, so a client reading
+    the contract knows every code each operation can answer (and no rule ships undocumented)."""
+    code = json.loads(response.content)["code"]
+    documented = documented_codes(spec_request.path_pattern, spec_request.method, response.status_code)
+    if code in documented:
+        return []
+    status = response.status_code
+    return [f"problem code {code!r} is not documented for status {status} (documented: {sorted(documented)})"]
 
 
 def _body_problem(body: bytes, content_type: str, media_types: tuple[str, ...]) -> Problem | None:
@@ -291,6 +302,8 @@ class OpenAPIValidationMiddleware:
                 f"{e}: {e.__cause__ or ''}"
                 for e in closed_openapi().iter_response_errors(spec_request, DjangoOpenAPIResponse(response))
             ]
+            if media_type == PROBLEM_CONTENT_TYPE and not errors:
+                errors = _undocumented_code(spec_request, response)
         else:  # a file: openapi-core cannot validate bytes against a schema; check it is documented
             errors = _undocumented_media_type(spec_request, response.status_code, media_type)
         if errors:

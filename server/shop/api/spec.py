@@ -88,6 +88,37 @@ def closed_openapi() -> OpenAPI:
     return _openapi(closed_spec_document())
 
 
+CODE_IN_PROSE = re.compile(r"`(?:\d{3} )?([a-z_]+)`")
+
+
+@functools.cache
+def problem_codes() -> frozenset[str]:
+    return frozenset(spec_document()["components"]["schemas"]["ProblemCode"]["enum"])
+
+
+@functools.cache
+def operation_codes() -> frozenset[str]:
+    """The codes some operation lists in `x-problem-codes`: its own rules, answered by no other."""
+    return frozenset(
+        code
+        for item in spec_document()["paths"].values()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+        for code in operation.get("x-problem-codes", ())
+    )
+
+
+@functools.cache
+def documented_codes(path_pattern: str, method: str, status: int) -> frozenset[str]:
+    """The problem codes the contract documents for this operation answering `status`: the codes
+    its response for that status (or its `default`) names in its description, less the codes of
+    other operations' rules that this operation does not list in `x-problem-codes`."""
+    operation = spec_document()["paths"][path_pattern][method]
+    response = resolve_ref(operation["responses"].get(str(status)) or operation["responses"]["default"])
+    named = set(CODE_IN_PROSE.findall(response.get("description", ""))) & problem_codes()
+    return frozenset(named - (operation_codes() - set(operation.get("x-problem-codes", ()))))
+
+
 def _template_regex(template: str) -> re.Pattern[str]:
     pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
     return re.compile(f"^{pattern}$")

@@ -3,23 +3,22 @@ permission check runs before any cached body is returned."""
 
 from django.conf import settings
 
-from shop.api.cache import bodies, entity_tag
+from shop.api.cache import bodies
 
 
 def _keys(order_id: int) -> tuple[str, str]:
     return f"orders:detail:{order_id}", f"orders:detail:{order_id}:version"
 
 
-def cached_order_detail(order_id: int) -> tuple[tuple[int, bytes] | None, int, str]:
-    """Returns ((owner_id, body) or None, the version, its ETag)."""
+def cached_order_detail(order_id: int) -> tuple[tuple[int, str, bytes] | None, int]:
+    """Returns ((owner_id, ETag, body) or None, the version to store a fresh body under)."""
     key, version_key = _keys(order_id)
-    cached, version = bodies.lookup(key, version_key)
-    return cached, version, entity_tag(key, version)
+    return bodies.lookup(key, version_key)
 
 
-def store_order_detail(order_id: int, version: int, owner_id: int, body: bytes) -> None:
+def store_order_detail(order_id: int, version: int, owner_id: int, etag: str, body: bytes) -> None:
     key, _ = _keys(order_id)
-    bodies.store(key, version, (owner_id, body), timeout=settings.ORDER_DETAIL_CACHE_TTL)
+    bodies.store(key, version, (owner_id, etag, body), timeout=settings.ORDER_DETAIL_CACHE_TTL)
 
 
 def invalidate_order_detail(order_id: int) -> None:

@@ -32,9 +32,14 @@ def order_not_found() -> NotFound:
     return NotFound("No such order.", code=ApiErrorCode.NOT_FOUND)
 
 
+def order_detail(order_id: int) -> Order | None:
+    """The order with its lines, history and invoice, as every representation of it needs them."""
+    return _with_details(Order.objects.filter(pk=order_id)).first()
+
+
 def order_get_for(*, user: User, order_id: int) -> Order:
     """The order if `user` may see it (permissions.can_view_order); NotFound otherwise."""
-    order = _with_details(Order.objects.filter(pk=order_id)).first()
+    order = order_detail(order_id)
     if order is None or not can_view_order(user, order.user_id):
         raise order_not_found()
     return order

@@ -1,5 +1,7 @@
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 
+from shop.api.cache import representation_tag
 from shop.invoices.models import InvoiceStatus
 
 from .models import Order, OrderStatus
@@ -61,3 +63,10 @@ class OrderOutputSerializer(serializers.ModelSerializer):
         if invoice is None or invoice.status != InvoiceStatus.READY:
             return None
         return f"/api/orders/{order.pk}/report/"
+
+
+def order_representation(order: Order) -> tuple[bytes, str]:
+    """The order's JSON and its strong ETag: the one rendering of an order, for reads, for the
+    answer to a change and for checking `If-Match`, so that every tag a client holds compares."""
+    body = JSONRenderer().render(OrderOutputSerializer(order).data)
+    return body, representation_tag(body)

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -188,15 +189,20 @@ def purge_idempotency_keys(batch: int = 5000) -> int:
 
 
 @transaction.atomic
-def change_order_status(*, order_id: int, actor: User, status: str) -> Order:
+def change_order_status(
+    *, order_id: int, actor: User, status: str, precondition: Callable[[Order], None] | None = None
+) -> Order:
     """Moves an order to `status` if the transition table lets `actor` do it. The order row is
     locked for the whole change, so of two racing changes the second sees the first's result;
-    cancelling returns every line's quantity to stock in the same transaction."""
+    cancelling returns every line's quantity to stock in the same transaction. `precondition(order)`
+    runs under the lock, before anything is written (the `If-Match` check)."""
     order = order_for_update(order_id).first()
     if order is None or not can_view_order(actor, order.user_id):
         raise order_not_found()
     if status == order.status == OrderStatus.CANCELLED:
         return order  # a retried cancel: already done, nothing more to do (nor to restock)
+    if precondition is not None:
+        precondition(order)
     check_transition(order.status, status, is_staff=actor.is_staff)
 
     if status == OrderStatus.CANCELLED:

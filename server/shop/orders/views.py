@@ -1,23 +1,27 @@
 """Order endpoints: validate → service or selector → serialize."""
 
-from functools import partial
-
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
-from shop.api.cache import cached_json, none_match, not_modified, store_after_render
+from shop.api.cache import cached_json, fresh_json, none_match, not_modified
 from shop.api.pagination import CappedCountPagination
+from shop.api.preconditions import check_if_match
 from shop.api.throttling import OrderCreateThrottle
 from shop.invoices.services import ready_invoice_file
 
 from .cache import cached_order_detail, store_order_detail
 from .filters import AdminOrderFilter, OrderFilter
 from .permissions import can_view_order
-from .selectors import order_get_for, order_list_all, order_list_for_user, order_not_found
-from .serializers import OrderCreateInputSerializer, OrderOutputSerializer, OrderStatusInputSerializer
+from .selectors import order_detail, order_get_for, order_list_all, order_list_for_user, order_not_found
+from .serializers import (
+    OrderCreateInputSerializer,
+    OrderOutputSerializer,
+    OrderStatusInputSerializer,
+    order_representation,
+)
 from .services import change_order_status, place_order
 
 
@@ -66,27 +70,48 @@ class OrderDetailView(GenericAPIView):
     serializer_class = OrderOutputSerializer
 
     def get(self, request, pk: int):
-        cached, version, etag = cached_order_detail(pk)
+        cached, version = cached_order_detail(pk)
         if cached is not None:
-            owner_id, body = cached
+            owner_id, etag, body = cached
             if not can_view_order(request.user, owner_id):
                 raise order_not_found()
             if none_match(request, etag):
                 return not_modified(etag, view="order_detail")
             return cached_json(body, view="order_detail", etag=etag)
         order = order_get_for(user=request.user, order_id=pk)  # the permission check, on a miss
+        body, etag = order_representation(order)
+        store_order_detail(pk, version, order.user_id, etag, body)
         if none_match(request, etag):
             return not_modified(etag, view="order_detail")
-        response = Response(OrderOutputSerializer(order).data)
-        return store_after_render(
-            response, partial(store_order_detail, pk, version, order.user_id), view="order_detail", etag=etag
-        )
+        return fresh_json(body, view="order_detail", etag=etag)
 
     def patch(self, request, pk: int):
         serializer = OrderStatusInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        change_order_status(order_id=pk, actor=request.user, status=serializer.validated_data["status"])
-        return Response(OrderOutputSerializer(order_get_for(user=request.user, order_id=pk)).data)
+        change_order_status(
+            order_id=pk,
+            actor=request.user,
+            status=serializer.validated_data["status"],
+            precondition=self._if_match(request),
+        )
+        body, etag = order_representation(order_get_for(user=request.user, order_id=pk))
+        response = HttpResponse(body, content_type="application/json")
+        response["ETag"] = etag
+        return response
+
+    @staticmethod
+    def _if_match(request):
+        """The `If-Match` check the service runs under the order's row lock, against the order as
+        it is now; none (and no rendering) when the request sends no `If-Match`."""
+        if "If-Match" not in request.headers:
+            return None
+
+        def check(order) -> None:
+            check_if_match(
+                request, order_representation(order_detail(order.pk))[1], required=False, what="order"
+            )
+
+        return check
 
 
 class OrderReportView(GenericAPIView):

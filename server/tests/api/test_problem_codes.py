@@ -7,8 +7,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from shop.api.error_codes import ApiErrorCode
+from shop.api.middleware import ResponseContractViolation
 from shop.api.problems import problem_body
-from shop.api.spec import HTTP_METHODS, spec_document
+from shop.api.spec import HTTP_METHODS, documented_codes, resolve_ref, spec_document
 from shop.orders.error_codes import OrderErrorCode
 from tests.helpers import assert_problem
 
@@ -144,3 +145,80 @@ def test_every_documented_401_has_the_header():
             if "$ref" in response:
                 response = responses[response["$ref"].rsplit("/", 1)[1]]
             assert "WWW-Authenticate" in response.get("headers", {}), operation["operationId"]
+
+
+def documented_problem_responses():
+    for template, item in spec_document()["paths"].items():
+        for method, operation in item.items():
+            if method not in HTTP_METHODS:
+                continue
+            for status, response in operation["responses"].items():
+                if status.startswith(("4", "5")) and "application/problem+json" in resolve_ref(response).get(
+                    "content", {}
+                ):
+                    yield template, method, operation["operationId"], int(status)
+
+
+def test_every_documented_error_names_its_codes_with_their_status():
+    """Each 4xx/5xx an operation documents names the codes it can carry (`code` in its description),
+    and each named code answers with that status: a client reading one response knows every code."""
+    statuses = {
+        code: {page["status"], *page.get("other_statuses", ())}
+        for code, page in problem_code_schema()["x-problems"].items()
+    }
+    unnamed, wrong = [], []
+    for template, method, operation_id, status in documented_problem_responses():
+        codes = documented_codes(template, method, status)
+        if not codes:
+            unnamed.append(f"{operation_id} {status}")
+        wrong += [
+            f"{operation_id} {status}: {code} ({statuses[code]})"
+            for code in codes
+            if status not in statuses[code]
+        ]
+    assert unnamed == [] and wrong == []
+
+
+def test_each_rule_of_an_operation_is_documented_on_its_status():
+    missing = [
+        f"{operation['operationId']}: {code}"
+        for template, item in spec_document()["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+        for code in operation.get("x-problem-codes", ())
+        if code not in documented_codes(template, method, problem_code_schema()["x-problems"][code]["status"])
+    ]
+    assert missing == []
+
+
+def test_every_rule_of_the_domain_is_some_operations():
+    """A business rule's code (the domain enums) is raised by an operation: the one that lists it."""
+    listed = {
+        code
+        for item in spec_document()["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict)
+        for code in op.get("x-problem-codes", ())
+    }
+    assert {str(code) for code in OrderErrorCode} <= listed
+
+
+@pytest.mark.django_db
+def test_a_code_the_operation_does_not_document_is_caught(client_for, alice, monkeypatch):
+    """Response validation (tests, CI, DEBUG) refuses a problem whose code the operation does not
+    document for its status, so every raise site a test reaches is checked against the contract:
+    here a product read answering another operation's rule."""
+    from shop.catalog import views
+    from shop.errors import Conflict
+
+    def conflicting(**kwargs):
+        raise Conflict("Cannot.", code=OrderErrorCode.INVALID_STATUS_TRANSITION)
+
+    monkeypatch.setattr(views, "product_get", conflicting)
+    with pytest.raises(ResponseContractViolation, match="'invalid_status_transition' is not documented"):
+        client_for(alice).get("/api/products/1/")
+
+
+def test_a_code_with_two_statuses_shows_both(client):
+    text = client.get("/problems/token_not_valid").content.decode()
+    assert "<code>401</code>, <code>400</code>" in text
