@@ -115,6 +115,21 @@ def test_thousands_of_query_parameters_are_a_problem(stack, seen):
     assert_problem(response, 400, "too_many_parameters")
 
 
+@pytest.mark.parametrize(
+    ("query", "headers", "status", "code"),
+    [
+        ("?page=" + "9" * 5000, {}, 414, "uri_too_long"),
+        ("", {f"X-Filler-{n}": "x" for n in range(120)}, 431, "header_fields_too_large"),
+        ("", {"X-Huge": "x" * 9000}, 431, "header_fields_too_large"),
+    ],
+    ids=["a 5 KB request line", "120 header fields", "a 9 KB header field"],
+)
+def test_what_the_http_server_refuses_itself_is_a_problem_too(stack, seen, query, headers, status, code):
+    """gunicorn answers these before the application sees them; they are problems all the same."""
+    response = send(stack, seen, "GET", f"/api/products/{query}", headers=headers)
+    assert_problem(response, status, code)
+
+
 def test_a_disallowed_host_is_a_problem(stack, seen):
     response = send(
         stack, seen, "GET", "/api/products/", headers={"Host": "evil.example", **stack.auth("alice")}

@@ -56,7 +56,8 @@ test("dynamic responses follow the schemas", async () => {
     });
     assert.ok(data);
     assert.match(data.price, MONEY);
-    assert.ok(["electronics", "clothing", "books", "home", "toys", "sports", "grocery", "beauty"].includes(data.category));
+    // an ExtensibleCategory: one of today's categories or any other string a later 2.x may add
+    assert.equal(typeof data.category, "string");
     assert.ok(Number.isInteger(data.stock) && data.stock >= 0);
   }
 });

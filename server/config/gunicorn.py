@@ -1,7 +1,11 @@
 """gunicorn settings the command line cannot carry (server/bin/web passes the rest)."""
 
+import json
+import logging
 import os
+import uuid
 
+from gunicorn import util
 from prometheus_client import multiprocess
 
 
@@ -29,3 +33,41 @@ if os.environ.get("LOG_FORMAT") == "json":
             "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
         },
     }
+
+
+# gunicorn refuses some requests itself, before the application sees them (a request line over
+# `limit_request_line`, too many or too large header fields, a malformed request line), with an
+# HTML page. The contract answers every refusal as a problem: these too, with the same body the
+# application would build.
+SERVER_REFUSALS = {414: "uri_too_long", 431: "header_fields_too_large", 500: "server_error"}
+
+
+def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
+    status = status_int if status_int in SERVER_REFUSALS else 400
+    code = SERVER_REFUSALS.get(status, "bad_request")
+    request_id = uuid.uuid4().hex  # as django-guid would make one: no request, no id sent to keep
+    logging.getLogger("shop.access").warning(
+        "event=refused_by_server status=%s code=%s request_id=%s detail=%r",
+        status,
+        code,
+        request_id,
+        mesg[:200],
+    )
+    try:
+        from shop.api.problems import problem_body  # the app is loaded in the worker by now
+
+        document = problem_body(status=status, code=code, detail=mesg)
+    except Exception:  # the answer must go out whatever the state of the app
+        document = {"type": "about:blank", "title": reason, "status": status, "code": code, "detail": mesg}
+    body = json.dumps({**document, "request_id": request_id}).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason if status == status_int else 'Bad Request'}\r\n"
+        "Connection: close\r\n"
+        "Content-Type: application/problem+json\r\n"
+        f"X-Request-ID: {request_id}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+util.write_error = write_problem

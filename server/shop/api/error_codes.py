@@ -10,6 +10,8 @@ class ApiErrorCode(StrEnum):
     BAD_REQUEST = "bad_request"
     TOO_MANY_PARAMETERS = "too_many_parameters"
     PAYLOAD_TOO_LARGE = "payload_too_large"
+    URI_TOO_LONG = "uri_too_long"
+    HEADER_FIELDS_TOO_LARGE = "header_fields_too_large"
     NOT_AUTHENTICATED = "not_authenticated"
     AUTHENTICATION_FAILED = "authentication_failed"
     TOKEN_NOT_VALID = "token_not_valid"

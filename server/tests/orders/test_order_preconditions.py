@@ -79,10 +79,15 @@ def test_the_check_costs_queries_only_when_asked_for(client_for, staff, place, a
     _, tag = read(client, checked)
     with CaptureQueriesContext(connection) as without:
         assert change(client, plain, "processing").status_code == 200
-    without = [query["sql"] for query in without.captured_queries]
+    without = in_transaction(without.captured_queries)
     with CaptureQueriesContext(connection) as with_tag:
         assert change(client, checked, "processing", HTTP_IF_MATCH=tag).status_code == 200
-    with_tag = [query["sql"] for query in with_tag.captured_queries]
-    # the check renders the locked order once, inside the transaction: the order with its invoice,
-    # its lines, its history
+    with_tag = in_transaction(with_tag.captured_queries)
+    # the check renders the locked order once, under its lock: the order with its invoice, its
+    # lines, its history
     assert len(with_tag) - len(without) == 3, "\n".join(with_tag)
+
+
+def in_transaction(queries) -> list[str]:
+    statements = [query["sql"] for query in queries]
+    return statements[statements.index("BEGIN") : statements.index("COMMIT") + 1]
