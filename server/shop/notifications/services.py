@@ -1,6 +1,7 @@
 """Sending the order-confirmation e-mail, at most once."""
 
 import logging
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -25,10 +26,11 @@ class EmailDeliveryFailed(Exception):
     pass
 
 
-def confirmation_for(order: Order) -> EmailNotification:
+def confirmation_for(order: Order, *, enqueued_at: datetime | None = None) -> EmailNotification:
     """The (pending) confirmation e-mail record of a new order; created in its transaction."""
     return EmailNotification.objects.create(
         order=order,
+        enqueued_at=enqueued_at,
         kind=EmailKind.ORDER_CONFIRMATION,
         recipient=order.user.email,
         subject=f"{settings.SHOP_NAME}: order #{order.pk} confirmed",

@@ -18,6 +18,19 @@ def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
+def with_details_written(order: Order, **related: list) -> Order:
+    """The order as `_with_details` would load it, from rows this process has just written: each
+    relation is filled as `prefetch_related` fills it (a queryset holding the rows), so the answer
+    to a write needs no read back, and anything that filters a relation still queries."""
+    order._prefetched_objects_cache = {}
+    for name, rows in related.items():
+        queryset = getattr(order, name).all()
+        queryset._result_cache = rows
+        queryset._prefetch_done = True
+        order._prefetched_objects_cache[name] = queryset
+    return order
+
+
 def order_list_for_user(*, user: User) -> QuerySet[Order]:
     """The user's own orders, newest first."""
     return _with_details(Order.objects.filter(user=user).order_by("-created_at", "-id"))

@@ -21,7 +21,7 @@ from .lock_objects import order_for_update, products_for_update
 from .models import IdempotencyKey, Order, OrderItem, OrderStatus, OrderStatusChange
 from .outbox import record_order_placed, record_order_shipped
 from .permissions import can_view_order
-from .selectors import order_not_found
+from .selectors import order_detail, order_not_found, with_details_written
 from .transitions import check_transition
 from .validators import MAX_QUANTITY_PER_LINE, validate_order_total
 
@@ -90,7 +90,7 @@ def place_order(
     if idempotency_key:
         key_record, replay = _claim_idempotency_key(user, idempotency_key, _request_hash(lines))
         if replay is not None:
-            return replay, False
+            return order_detail(replay.pk), False
 
     products = {product.pk: product for product in products_for_update(line.product_id for line in lines)}
     unknown = [
@@ -125,23 +125,26 @@ def place_order(
     order = Order.objects.create(
         user=user, status=OrderStatus.PENDING, total_price=total, currency=settings.SHOP_CURRENCY
     )
-    OrderItem.objects.bulk_create(
-        OrderItem(
-            order=order,
-            product_id=line.product_id,
-            product_name=products[line.product_id].name,
-            quantity=line.quantity,
-            price_at_purchase=products[line.product_id].price,
-        )
-        for line in lines
+    items = OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                order=order,
+                product_id=line.product_id,
+                product_name=products[line.product_id].name,
+                quantity=line.quantity,
+                price_at_purchase=products[line.product_id].price,
+            )
+            for line in lines
+        ]
     )
-    OrderStatusChange.objects.create(
+    created = OrderStatusChange.objects.create(
         order=order, from_status=None, to_status=OrderStatus.PENDING, changed_by=user
     )
     if key_record is not None:
         key_record.order = order
         key_record.save(update_fields=["order"])
-    record_order_placed(order)
+    order.invoice = record_order_placed(order)
+    with_details_written(order, items=items, status_changes=[created])
     return order, True
 
 

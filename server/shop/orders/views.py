@@ -51,7 +51,6 @@ class OrderListView(_OrderListView):
             items=serializer.validated_data["items"],
             idempotency_key=request.headers.get("Idempotency-Key"),
         )
-        order = order_get_for(user=request.user, order_id=order.pk)
         headers = {"Location": f"/api/orders/{order.pk}/"}
         if not created:
             headers["Idempotent-Replayed"] = "true"

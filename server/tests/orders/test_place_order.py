@@ -4,6 +4,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from shop.orders.models import IdempotencyKey, Order, OrderItem, OrderStatusChange
@@ -210,3 +212,47 @@ def test_the_purge_forgets_only_expired_keys(client_for, alice, keyboard, settin
     assert purge_idempotency_keys(batch=1) == 2
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
     assert Order.objects.count() == 3  # the orders stay
+
+
+def statement(sql: str) -> str:
+    """`INSERT orders_order`, `SELECT catalog_product FOR UPDATE`, `SAVEPOINT`: what a query does."""
+    words = sql.replace('"', "").split()
+    verb = words[0]
+    if verb == "SELECT":
+        table = words[words.index("FROM") + 1]
+        return f"SELECT {table}{' FOR UPDATE' if 'FOR UPDATE' in sql else ''}"
+    if verb in ("INSERT", "DELETE"):
+        return f"{verb} {words[2]}"
+    if verb == "UPDATE":
+        return f"UPDATE {words[1]}"
+    return verb
+
+
+def test_an_order_is_one_transaction_and_one_publish_with_no_read_back(
+    client_for, alice, keyboard, novel, django_capture_on_commit_callbacks, monkeypatch
+):
+    """What placing an order costs, statement by statement: the lock, the stock, the five rows and
+    nothing after: the rows owed to the worker are stamped as published when they are inserted,
+    and the answer is built from the rows just written."""
+    from celery.canvas import _chain
+
+    published = []
+    monkeypatch.setattr(_chain, "apply_async", lambda self, *args, **kwargs: published.append(self))
+    client = client_for(alice)
+    client.get("/api/auth/me/")  # the user row is read (and cached) by an earlier request
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        response = order(client, (keyboard, 2), (novel, 1))
+    assert response.status_code == 201
+    assert [statement(query["sql"]) for query in queries.captured_queries] == [
+        "SAVEPOINT",  # the transaction (a savepoint inside the test's own)
+        "SELECT catalog_product FOR UPDATE",
+        "UPDATE catalog_product",
+        "INSERT orders_order",
+        "INSERT orders_orderitem",
+        "INSERT orders_orderstatuschange",
+        "INSERT invoices_invoice",
+        "INSERT notifications_emailnotification",
+        "RELEASE",
+    ]
+    assert len(published) == 1  # invoice → e-mail, one chain
+    assert client.get(response["Location"]).json() == response.json()
