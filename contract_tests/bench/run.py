@@ -221,8 +221,21 @@ def main() -> int:
                 stack.url("/api/products/?page_size=50"), headers=headers, timeout=30
             ).json()["results"]
         ]
-        before = stock_of(stack, spread)
         orders_started = time.time()
+        rows.append(
+            row(
+                "write ceiling: Django, same locks and rows, 1 publish",
+                wrk(
+                    stack.url("/bench/write-ceiling"),
+                    seconds=s,
+                    connections=16,
+                    BENCH_MODE="order",
+                    BENCH_PRODUCTS=",".join(map(str, spread)),
+                ),
+                "no DRF, no validation, no auth, no throttle, no cache invalidation (shop/api/bench.py)",
+            )
+        )
+        write_ceiling = rows[-1]
         rows.append(
             row(
                 "POST /api/orders/, 16 clients, 50 products",
@@ -262,6 +275,9 @@ def main() -> int:
             )
         )
         drain, drain_note = worker_drain(stack, orders_started, time.time())
+        for r in rows[-2:]:
+            share = r.requests_per_s / write_ceiling.requests_per_s
+            r.note = "; ".join(filter(None, [r.note, f"{share:.2f} of the write ceiling"]))
 
     ceiling = rows[0].requests_per_s
     for r in rows:
@@ -283,7 +299,7 @@ def main() -> int:
     for r in rows:
         if r.note:
             print(f"- {r.name}: {r.note}")
-    print(f"- worker, both POST rows: {drain_note}")
+    print(f"- worker, the write ceiling and both POST rows: {drain_note}")
     print(f"\nwritten to {path}")
     incomplete = drain["processed"] != drain["orders"] or drain["pdf_missing"]
     return 1 if any(r.errors for r in rows) or "NO " in rows[-1].note or incomplete else 0

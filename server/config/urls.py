@@ -26,4 +26,7 @@ urlpatterns = [
 ]
 
 if settings.BENCH_CEILING:
-    urlpatterns.append(path("bench/ceiling", bench.ceiling, name="bench-ceiling"))
+    urlpatterns += [
+        path("bench/ceiling", bench.ceiling, name="bench-ceiling"),
+        path("bench/write-ceiling", bench.write_ceiling, name="bench-write-ceiling"),
+    ]

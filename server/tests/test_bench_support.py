@@ -41,3 +41,33 @@ def test_it_loads_products_and_orders(alice):
     call_command("seed_bench", products=250, orders=5)
     assert Product.objects.count() == 250
     assert Order.objects.filter(user=alice).count() == 5
+
+
+@pytest.mark.django_db
+def test_the_write_ceiling_writes_what_an_order_writes_and_publishes_once(
+    ceiling_routed, anon, alice, make_product, django_capture_on_commit_callbacks, monkeypatch
+):
+    from celery.canvas import _chain
+
+    from shop.invoices.models import Invoice
+    from shop.notifications.models import EmailNotification
+
+    published = []
+    monkeypatch.setattr(_chain, "apply_async", lambda self, *args, **kwargs: published.append(self))
+    lamp = make_product("Lamp", stock=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        placed = anon.post(
+            "/bench/write-ceiling", {"items": [{"product": lamp.pk, "quantity": 2}]}, format="json"
+        )
+    assert placed.status_code == 201
+    order = Order.objects.get(pk=placed.json()["id"])
+    assert (order.user, order.items.get().quantity, order.status_changes.count()) == (alice, 2, 1)
+    assert (
+        Invoice.objects.filter(order=order).exists()
+        and EmailNotification.objects.filter(order=order).exists()
+    )
+    assert len(published) == 1
+    lamp.refresh_from_db()
+    assert lamp.stock == 0
+    short = anon.post("/bench/write-ceiling", {"items": [{"product": lamp.pk, "quantity": 1}]}, format="json")
+    assert short.status_code == 409

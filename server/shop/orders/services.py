@@ -22,6 +22,7 @@ from .models import IdempotencyKey, Order, OrderItem, OrderStatus, OrderStatusCh
 from .outbox import record_order_placed, record_order_shipped
 from .permissions import can_view_order
 from .selectors import order_detail, order_not_found, with_details_written
+from .signals import while_creating
 from .transitions import check_transition
 from .validators import MAX_QUANTITY_PER_LINE, validate_order_total
 
@@ -122,28 +123,29 @@ def place_order(
     Product.objects.bulk_update(products.values(), ["stock"])
     stock_changed.send(sender=__name__, product_ids=list(products))
 
-    order = Order.objects.create(
-        user=user, status=OrderStatus.PENDING, total_price=total, currency=settings.SHOP_CURRENCY
-    )
-    items = OrderItem.objects.bulk_create(
-        [
-            OrderItem(
-                order=order,
-                product_id=line.product_id,
-                product_name=products[line.product_id].name,
-                quantity=line.quantity,
-                price_at_purchase=products[line.product_id].price,
-            )
-            for line in lines
-        ]
-    )
-    created = OrderStatusChange.objects.create(
-        order=order, from_status=None, to_status=OrderStatus.PENDING, changed_by=user
-    )
-    if key_record is not None:
-        key_record.order = order
-        key_record.save(update_fields=["order"])
-    order.invoice = record_order_placed(order)
+    with while_creating():  # nothing of a new order is cached: no invalidation to send
+        order = Order.objects.create(
+            user=user, status=OrderStatus.PENDING, total_price=total, currency=settings.SHOP_CURRENCY
+        )
+        items = OrderItem.objects.bulk_create(
+            [
+                OrderItem(
+                    order=order,
+                    product_id=line.product_id,
+                    product_name=products[line.product_id].name,
+                    quantity=line.quantity,
+                    price_at_purchase=products[line.product_id].price,
+                )
+                for line in lines
+            ]
+        )
+        created = OrderStatusChange.objects.create(
+            order=order, from_status=None, to_status=OrderStatus.PENDING, changed_by=user
+        )
+        if key_record is not None:
+            key_record.order = order
+            key_record.save(update_fields=["order"])
+        order.invoice = record_order_placed(order)
     with_details_written(order, items=items, status_changes=[created])
     return order, True
 

@@ -256,3 +256,23 @@ def test_an_order_is_one_transaction_and_one_publish_with_no_read_back(
     ]
     assert len(published) == 1  # invoice → e-mail, one chain
     assert client.get(response["Location"]).json() == response.json()
+
+
+def test_placing_an_order_invalidates_no_order_but_changing_it_does(
+    client_for, alice, keyboard, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Nothing of a new order can be cached yet: its rows bump no version; a change to it does."""
+    from celery.canvas import _chain
+
+    from shop.orders import signals
+
+    bumped = []
+    monkeypatch.setattr(signals, "invalidate_order_detail", bumped.append)
+    monkeypatch.setattr(_chain, "apply_async", lambda self, *args, **kwargs: None)  # no worker here
+    client = client_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        placed = order(client, (keyboard, 1))
+    assert placed.status_code == 201 and bumped == []
+    with django_capture_on_commit_callbacks(execute=True):
+        client.patch(placed["Location"], {"status": "cancelled"}, format="json")
+    assert set(bumped) == {placed.json()["id"]}
