@@ -35,6 +35,18 @@ def _serve_metrics(sender=None, **_):
         logger.info("event=metrics_served bind=%s", settings.WORKER_METRICS_BIND)
 
 
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _close_old_connections(sender=None, **_):
+    """What Django does around every request, around every task: close a database connection that
+    broke or outlived CONN_MAX_AGE (the next query opens a new one, health-checked), keep the others
+    (CELERY_DB_REUSE_MAX stops Celery from closing every connection after every task)."""
+    if sender is not None and not getattr(sender.request, "is_eager", False):
+        from django.db import close_old_connections
+
+        close_old_connections()
+
+
 @signals.task_postrun.connect
 def _observe_duration(sender=None, task_id=None, **_):
     from shop.api.metrics import TASK_DURATION

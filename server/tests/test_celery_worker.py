@@ -91,3 +91,29 @@ def test_a_real_worker_makes_the_invoice_and_sends_the_email(worker, client_for,
         assert line in text, f"{line!r} not in the worker log:\n{text}"
     assert f"order_id={order_id}" in text
     assert client_for(alice).get(f"/api/orders/{order_id}/report/").status_code == 200
+
+
+def test_a_worker_keeps_its_database_connection_between_tasks(settings):
+    """Celery's Django fixup closes the connection around every task unless CELERY_DB_REUSE_MAX is
+    set (a new PostgreSQL session per task); ours keeps it, as long as it is usable and young."""
+    from types import SimpleNamespace
+
+    from celery.fixups.django import DjangoWorkerFixup
+
+    from config.celery import _close_old_connections, app
+
+    task = SimpleNamespace(request=SimpleNamespace(is_eager=False))
+    fixup = DjangoWorkerFixup(app)
+    connection.ensure_connection()
+    kept = connection.connection
+    for _ in range(5):
+        fixup.on_task_prerun(sender=task)
+        _close_old_connections(sender=task)
+        fixup.on_task_postrun(sender=task)
+        _close_old_connections(sender=task)
+    assert connection.connection is kept
+
+    # one older than CONN_MAX_AGE is closed before the next task, as before the next request
+    connection.close_at = 0
+    _close_old_connections(sender=task)
+    assert connection.connection is None
