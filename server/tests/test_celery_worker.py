@@ -87,6 +87,8 @@ def test_a_real_worker_makes_the_invoice_and_sends_the_email(worker, client_for,
         "event=task_started task=shop.invoices.tasks.generate_invoice",
         "event=task_succeeded task=shop.invoices.tasks.generate_invoice",
         "event=task_succeeded task=shop.notifications.tasks.send_order_confirmation",
+        f"event=invoice_rendered order_id={order_id} render_ms=",  # the worker's cost per order, visible
+        f"event=email_sent order_id={order_id} send_ms=",
     ):
         assert line in text, f"{line!r} not in the worker log:\n{text}"
     assert f"order_id={order_id}" in text

@@ -3,6 +3,7 @@
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -48,7 +49,17 @@ def generate_invoice(*, order_id: int) -> Invoice | None:
     try:
         order = Order.objects.select_related("user").prefetch_related("items").get(pk=order_id)
         path = invoice_path(order_id)
-        _write_atomically(path, render_invoice(order))
+        started = time.perf_counter()
+        pdf = render_invoice(order)
+        rendered = time.perf_counter()
+        _write_atomically(path, pdf)
+        logger.info(
+            "event=invoice_rendered order_id=%s render_ms=%.1f write_ms=%.1f bytes=%d",
+            order_id,
+            (rendered - started) * 1000,
+            (time.perf_counter() - rendered) * 1000,
+            len(pdf),
+        )
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
         if last_attempt(invoice, max_invoice_attempts()):

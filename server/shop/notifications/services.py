@@ -1,6 +1,7 @@
 """Sending the order-confirmation e-mail, at most once."""
 
 import logging
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -91,12 +92,19 @@ def send_order_confirmation(*, order_id: int) -> EmailNotification | None:
         logger.info("event=email_skipped order_id=%s reason=order_cancelled", order_id)
         return notification
     message = _confirmation(notification, order, ready_invoice_file(order=order))
+    started = time.perf_counter()
     try:
         message.send()
     except Exception as exc:  # SMTP and socket errors alike: record, then let the task retry
         error = f"{type(exc).__name__}: {exc}"
         settle(notification, error=error)
         raise EmailDeliveryFailed(error) from exc
+    logger.info(
+        "event=email_sent order_id=%s send_ms=%.1f attachments=%d",
+        order_id,
+        (time.perf_counter() - started) * 1000,
+        len(message.attachments),
+    )
     settle(notification, status=EmailStatus.SENT, sent_at=timezone.now())
     return notification
 
