@@ -131,8 +131,13 @@ def test_one_request_id_from_the_post_to_the_worker(ops):
     traced = {
         (line["event"], line["task"].rsplit(".", 1)[1])
         for line in worker
-        if line.get("request_id") == "trace-ops-1"
+        if line.get("request_id") == "trace-ops-1" and "task" in line
     }
+    # and what the work cost, on lines of its own
+    costs = {
+        line["event"] for line in worker if line.get("request_id") == "trace-ops-1" and "task" not in line
+    }
+    assert {"invoice_rendered", "email_sent"} <= costs
     assert {
         ("task_started", "generate_invoice"),
         ("task_succeeded", "generate_invoice"),

@@ -11,6 +11,7 @@ from django_guid import clear_guid
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from shop.accounts.recent_tokens import recent_tokens
 from shop.api.throttling import failover_cache
 from tests.helpers import PartnerStub
 
@@ -43,6 +44,7 @@ def _clear_caches() -> None:
     for alias in settings.CACHES:
         caches[alias].clear()
     failover_cache.local.clear()
+    recent_tokens.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -133,6 +133,10 @@ CACHE_REDELIVERY_INTERVAL = env.float("CACHE_REDELIVERY_INTERVAL", default=2.0)
 PRODUCT_LIST_CACHE_TTL = env.int("PRODUCT_LIST_CACHE_TTL", default=300)
 ORDER_DETAIL_CACHE_TTL = env.int("ORDER_DETAIL_CACHE_TTL", default=60)
 USER_CACHE_TTL = env.int("USER_CACHE_TTL", default=60)
+# Access tokens a web process verified in the last this-many seconds, with their users, are taken
+# on trust by that process (no signature check, no user read): a deactivation or a password change
+# made elsewhere is refused here within this bound (README, "Security"). At most 2; 0 turns it off.
+TOKEN_CACHE_SECONDS = min(env.float("TOKEN_CACHE_SECONDS", default=2.0), 2.0)
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

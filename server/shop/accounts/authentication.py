@@ -10,15 +10,33 @@ Every token carries a fingerprint of the password hash it was issued under (simp
 refused, so a password change, through the API, the admin or `set_password`, ends every session
 that was opened before it."""
 
+from django.conf import settings
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from .cache import cached_user, store_user
+from .recent_tokens import recent_tokens
 
 
 class CachedJWTAuthentication(JWTAuthentication):
+    def authenticate(self, request):
+        """simplejwt's, with the tokens verified in the last TOKEN_CACHE_SECONDS remembered."""
+        header = self.get_header(request)
+        if header is None:
+            return None
+        raw_token = self.get_raw_token(header)
+        if raw_token is None:
+            return None
+        if settings.TOKEN_CACHE_SECONDS > 0 and (recent := recent_tokens.get(raw_token)) is not None:
+            return recent
+        validated_token = self.get_validated_token(raw_token)
+        user = self.get_user(validated_token)
+        if settings.TOKEN_CACHE_SECONDS > 0:
+            recent_tokens.put(raw_token, user, validated_token)
+        return user, validated_token
+
     def get_user(self, validated_token):
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]

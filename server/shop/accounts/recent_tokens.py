@@ -1,0 +1,59 @@
+"""Access tokens this process verified in the last TOKEN_CACHE_SECONDS (at most 2), with their
+users: a repeated request skips the token's signature check and the user's Memcached read.
+
+The bound is a product decision (README, "Security"): a deactivation or a password change made in
+another process is seen here within TOKEN_CACHE_SECONDS; the process that makes the change drops
+the user's entries as the change commits (signals.py), so it never serves the old state. An entry
+never outlives its token, and each hit hands out a copy of the user, so a view that changes its
+`request.user` (a password change) changes no other request's."""
+
+import copy
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
+
+from django.conf import settings
+
+MAX_ENTRIES = 10_000
+
+
+class RecentTokens:
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self._entries: OrderedDict[bytes, tuple[float, Any, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max_entries = max_entries
+
+    def get(self, raw_token: bytes) -> tuple[Any, Any] | None:
+        """(a copy of the user, the validated token), or None when not verified recently."""
+        with self._lock:
+            entry = self._entries.get(raw_token)
+            if entry is None:
+                return None
+            until, user, token = entry
+            if time.monotonic() >= until:
+                del self._entries[raw_token]
+                return None
+        return copy.copy(user), token
+
+    def put(self, raw_token: bytes, user, token) -> None:
+        seconds = min(settings.TOKEN_CACHE_SECONDS, token["exp"] - time.time())
+        if seconds <= 0:
+            return
+        with self._lock:
+            self._entries[raw_token] = (time.monotonic() + seconds, user, token)
+            self._entries.move_to_end(raw_token)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+    def forget_user(self, user_id) -> None:
+        with self._lock:
+            for raw_token in [key for key, (_, user, _) in self._entries.items() if user.pk == user_id]:
+                del self._entries[raw_token]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+recent_tokens = RecentTokens()
