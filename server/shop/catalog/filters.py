@@ -6,11 +6,15 @@ from .models import Category, Product
 
 
 class StableOrderingFilter(django_filters.OrderingFilter):
-    """Orders by the requested key, then by id, so that pages never overlap or skip rows."""
+    """Orders by the requested key, then by id in the same direction, so that pages never overlap
+    or skip rows and one index on (key, id) serves both directions (read backwards for `-key`)."""
 
     def filter(self, qs, value):
         qs = super().filter(qs, value)
-        return qs.order_by(*qs.query.order_by, "id") if value else qs
+        if not value:
+            return qs
+        descending = str(qs.query.order_by[-1]).startswith("-")
+        return qs.order_by(*qs.query.order_by, "-id" if descending else "id")
 
 
 class ProductFilter(django_filters.FilterSet):

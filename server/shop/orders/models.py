@@ -60,6 +60,11 @@ class Order(models.Model):
             models.Index(fields=["user", "-created_at", "-id"], name="order_user_created"),
             models.Index(fields=["status", "-created_at"], name="order_status_created"),
             models.Index(fields=["-created_at", "-id"], name="order_created"),
+            # the admin list's `ordering=total_price` / `-total_price`, alone or with a filter:
+            # 683-760 ms for page 1 at 2M orders without them (a sort of every row)
+            models.Index(fields=["total_price", "id"], name="order_total"),
+            models.Index(fields=["status", "total_price", "id"], name="order_status_total"),
+            models.Index(fields=["user", "total_price", "id"], name="order_user_total"),
         ]
 
     def __str__(self) -> str:

