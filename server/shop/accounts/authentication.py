@@ -10,7 +10,6 @@ Every token carries a fingerprint of the password hash it was issued under (simp
 refused, so a password change, through the API, the admin or `set_password`, ends every session
 that was opened before it."""
 
-from django.conf import settings
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
@@ -29,12 +28,11 @@ class CachedJWTAuthentication(JWTAuthentication):
         raw_token = self.get_raw_token(header)
         if raw_token is None:
             return None
-        if settings.TOKEN_CACHE_SECONDS > 0 and (recent := recent_tokens.get(raw_token)) is not None:
+        if (recent := recent_tokens.get(raw_token)) is not None:
             return recent
         validated_token = self.get_validated_token(raw_token)
         user = self.get_user(validated_token)
-        if settings.TOKEN_CACHE_SECONDS > 0:
-            recent_tokens.put(raw_token, user, validated_token)
+        recent_tokens.put(raw_token, user, validated_token)  # kept for nothing when the bound is 0
         return user, validated_token
 
     def get_user(self, validated_token):

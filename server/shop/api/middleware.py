@@ -20,7 +20,7 @@ from shop.errors import FieldError, invalid_fields_detail
 
 from .contract_errors import is_missing_credentials, request_field_errors
 from .error_codes import ApiErrorCode
-from .problems import PROBLEM_CONTENT_TYPE, WWW_AUTHENTICATE, problem_response
+from .problems import PROBLEM_CONTENT_TYPE, problem_response
 from .spec import closed_openapi, documented_codes, match_route, openapi, resolve_ref, spec_document
 from .views import bad_request, documentation_paths
 
@@ -72,7 +72,6 @@ class Problem:
     code: str
     detail: str
     errors: tuple[FieldError, ...] = ()
-    headers: tuple[tuple[str, str], ...] = ()
 
     def response(self) -> HttpResponse:
         return problem_response(
@@ -80,7 +79,6 @@ class Problem:
             code=self.code,
             detail=self.detail,
             errors=self.errors,
-            headers=dict(self.headers),
         )
 
 
@@ -190,7 +188,6 @@ def validate_request(spec_request: SpecRequest) -> Problem | None:
             status=401,
             code=ApiErrorCode.NOT_AUTHENTICATED,
             detail="Authentication credentials were not provided.",
-            headers=(("WWW-Authenticate", WWW_AUTHENTICATE),),
         )
     field_errors = tuple(request_field_errors(errors))
     return Problem(

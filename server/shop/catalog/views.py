@@ -2,7 +2,6 @@
 
 from functools import partial
 
-from django.http import HttpResponse
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -10,7 +9,7 @@ from rest_framework.response import Response
 from shop.api.cache import cached_json, fresh_json, none_match, not_modified, store_after_render
 from shop.api.pagination import CappedCountPagination
 from shop.api.permissions import IsStaffOrReadOnly
-from shop.api.preconditions import check_if_match
+from shop.api.preconditions import if_match_precondition, json_with_etag
 
 from .cache import cached_product_detail, cached_product_list, store_product_detail, store_product_list
 from .filters import ProductFilter
@@ -74,7 +73,7 @@ class ProductDetailView(GenericAPIView):
         return self._update(request, pk, partial=True)
 
     def delete(self, request, pk: int):
-        retire_product(product_id=pk, precondition=self._if_match(request, stock=False))
+        retire_product(product_id=pk, precondition=_if_match(request, stock=False))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _update(self, request, pk: int, *, partial: bool):
@@ -82,19 +81,14 @@ class ProductDetailView(GenericAPIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         product = update_product(
-            product_id=pk, data=data, precondition=self._if_match(request, stock="stock" in data)
+            product_id=pk, data=data, precondition=_if_match(request, stock="stock" in data)
         )
-        body, etag = product_representation(product)
-        response = HttpResponse(body, content_type="application/json")
-        response["ETag"] = etag
-        return response
+        return json_with_etag(*product_representation(product))
 
-    @staticmethod
-    def _if_match(request, *, stock: bool):
-        """The check the service runs under its row lock: `If-Match` against the product as it is
-        now; required when the stock changes (orders change it concurrently)."""
 
-        def check(product) -> None:
-            check_if_match(request, product_representation(product)[1], required=stock, what="product")
-
-        return check
+def _if_match(request, *, stock: bool):
+    """`If-Match` against the product as it is now; required when the stock changes (orders change
+    it concurrently)."""
+    return if_match_precondition(
+        request, lambda product: product_representation(product)[1], required=stock, what="product"
+    )

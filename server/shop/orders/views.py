@@ -1,6 +1,6 @@
 """Order endpoints: validate → service or selector → serialize."""
 
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from shop.api.cache import cached_json, fresh_json, none_match, not_modified
 from shop.api.pagination import CappedCountPagination
-from shop.api.preconditions import check_if_match
+from shop.api.preconditions import if_match_precondition, json_with_etag
 from shop.api.throttling import OrderCreateThrottle
 from shop.invoices.services import ready_invoice_file
 
@@ -91,26 +91,14 @@ class OrderDetailView(GenericAPIView):
             order_id=pk,
             actor=request.user,
             status=serializer.validated_data["status"],
-            precondition=self._if_match(request),
+            precondition=if_match_precondition(request, _current_etag, required=False, what="order"),
         )
-        body, etag = order_representation(order_get_for(user=request.user, order_id=pk))
-        response = HttpResponse(body, content_type="application/json")
-        response["ETag"] = etag
-        return response
+        return json_with_etag(*order_representation(order_get_for(user=request.user, order_id=pk)))
 
-    @staticmethod
-    def _if_match(request):
-        """The `If-Match` check the service runs under the order's row lock, against the order as
-        it is now; none (and no rendering) when the request sends no `If-Match`."""
-        if "If-Match" not in request.headers:
-            return None
 
-        def check(order) -> None:
-            check_if_match(
-                request, order_representation(order_detail(order.pk))[1], required=False, what="order"
-            )
-
-        return check
+def _current_etag(order) -> str:
+    """The ETag of the locked order as a read would render it now (with its lines and history)."""
+    return order_representation(order_detail(order.pk))[1]
 
 
 class OrderReportView(GenericAPIView):
