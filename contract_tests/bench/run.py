@@ -17,6 +17,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -103,6 +104,101 @@ def stock_of(stack, ids: list[int]) -> dict[int, tuple[int, int]]:
             (ids,),
         ).fetchall()
     return {pk: (stock, ordered) for pk, stock, ordered in rows}
+
+
+def list_under_orders(stack, token: str, *, seconds: int, orders_per_s: float = 20) -> tuple[Row, dict]:
+    """The product list read by 16 clients while orders for the products on its page arrive at a
+    steady rate: the hit ratio (X-Cache, counted by wrk) and how old the stock shown was. A
+    sampler reads the page every 50 ms; a sample's staleness is the time since the earliest
+    order it does not show was created (0 when it shows them all), measured against the orders'
+    `created_at`, so an order read while still committing counts as stale (an upper bound)."""
+    headers = stack.auth("alice")
+    page = requests.get(stack.url("/api/products/"), headers=headers, timeout=30).json()["results"]
+    ids = [p["id"] for p in page]
+    stop = threading.Event()
+    samples: list[tuple[float, dict[int, int]]] = []
+    statuses: list[int] = []
+
+    def place() -> None:
+        session, started = requests.Session(), time.monotonic()
+        for i in range(10**9):
+            if stop.is_set():
+                return
+            line = {"product": ids[i % len(ids)], "quantity": 1}
+            statuses.append(
+                session.post(
+                    stack.url("/api/orders/"), json={"items": [line]}, headers=headers, timeout=30
+                ).status_code
+            )
+            stop.wait(max(0.0, started + (i + 1) / orders_per_s - time.monotonic()))
+
+    def sample() -> None:
+        session = requests.Session()
+        while not stop.wait(0.05):
+            results = session.get(stack.url("/api/products/"), headers=headers, timeout=30).json()["results"]
+            samples.append((time.time(), {p["id"]: p["stock"] for p in results}))
+
+    window_start = time.time()
+    workers = [threading.Thread(target=place), threading.Thread(target=sample)]
+    for worker in workers:
+        worker.start()
+    try:
+        measured = wrk(
+            stack.url("/api/products/"),
+            seconds=seconds,
+            connections=16,
+            BENCH_TOKEN=token,
+            BENCH_COUNT_CACHE="1",
+        )
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
+        stock_now = dict(
+            conn.execute("SELECT id, stock FROM catalog_product WHERE id = ANY(%s)", (ids,)).fetchall()
+        )
+        ordered = conn.execute(
+            "SELECT i.product_id, extract(epoch FROM o.created_at)::float8, i.quantity "
+            "FROM orders_orderitem i JOIN orders_order o ON o.id = i.order_id "
+            "WHERE i.product_id = ANY(%s) AND o.created_at >= to_timestamp(%s) ORDER BY o.created_at",
+            (ids, window_start - 5),
+        ).fetchall()
+    staleness = sorted(_staleness(at, shown, stock_now, ordered) for at, shown in samples)
+    lookups = measured["hits"] + measured["misses"]
+    numbers = {
+        "orders_placed": statuses.count(201),
+        "orders_refused": len(statuses) - statuses.count(201),
+        "hit_ratio": round(measured["hits"] / lookups, 4) if lookups else 0.0,
+        "samples": len(staleness),
+        "stale_samples": sum(1 for s in staleness if s > 0),
+        "staleness_p50_s": round(staleness[len(staleness) // 2], 3) if staleness else None,
+        "staleness_max_s": round(staleness[-1], 3) if staleness else None,
+    }
+    note = (
+        f"while {numbers['orders_placed']} orders were placed ({orders_per_s:g}/s, "
+        f"{numbers['orders_refused']} refused): hit ratio {numbers['hit_ratio']:.1%}; stock shown "
+        f"{numbers['stale_samples']} of {numbers['samples']} samples behind, by at most "
+        f"{numbers['staleness_max_s']} s (p50 {numbers['staleness_p50_s']} s)"
+    )
+    return row("GET /api/products/ while orders flow", measured, note), numbers
+
+
+def _staleness(at: float, shown: dict[int, int], stock_now: dict[int, int], ordered) -> float:
+    """Seconds since the earliest order created before `at` that the page at `at` did not show."""
+    oldest_missed = at
+    for pk, stock in shown.items():
+        before = [
+            (created, quantity) for product, created, quantity in ordered if product == pk and created <= at
+        ]
+        after = sum(quantity for product, created, quantity in ordered if product == pk and created > at)
+        missed = stock - (stock_now[pk] + after)  # units sold by `at` that the page still showed
+        for created, quantity in reversed(before):
+            if missed <= 0:
+                break
+            missed -= quantity
+            oldest_missed = min(oldest_missed, created)
+    return at - oldest_missed
 
 
 def worker_drain(stack, since: float, load_stopped: float, timeout: float = 600) -> tuple[dict, str]:
@@ -274,10 +370,12 @@ def main() -> int:
                 f"{'NO ' + str(oversold) if oversold else 'yes'}",
             )
         )
+        mixed, mixed_numbers = list_under_orders(stack, token, seconds=s)
         drain, drain_note = worker_drain(stack, orders_started, time.time())
         for r in rows[-2:]:
             share = r.requests_per_s / write_ceiling.requests_per_s
             r.note = "; ".join(filter(None, [r.note, f"{share:.2f} of the write ceiling"]))
+        rows.append(mixed)
 
     ceiling = rows[0].requests_per_s
     for r in rows:
@@ -290,6 +388,7 @@ def main() -> int:
         "web_workers": int(os.environ.get("WEB_WORKERS", 2)),
         "rows": [asdict(r) for r in rows],
         "worker": drain,
+        "list_under_orders": mixed_numbers,
     }
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"bench-{args.scale}.json"
@@ -302,7 +401,10 @@ def main() -> int:
     print(f"- worker, the write ceiling and both POST rows: {drain_note}")
     print(f"\nwritten to {path}")
     incomplete = drain["processed"] != drain["orders"] or drain["pdf_missing"]
-    return 1 if any(r.errors for r in rows) or "NO " in rows[-1].note or incomplete else 0
+    oversold = any("NO " in r.note for r in rows)
+    return (
+        1 if any(r.errors for r in rows) or oversold or incomplete or mixed_numbers["orders_refused"] else 0
+    )
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 --   BENCH_MODE      get (the same URL), distinct (a different product filter every request,
 --                   so every request misses the cache) or order (POST /api/orders/)
 --   BENCH_PRODUCTS  comma-separated product ids to order from, at random
+--   BENCH_COUNT_CACHE  when set, count the responses' X-Cache: HIT and MISS
 -- done() prints one JSON line that contract_tests/bench/run.py reads.
 local token = os.getenv("BENCH_TOKEN")
 local mode = os.getenv("BENCH_MODE") or "get"
@@ -12,9 +13,23 @@ for id in string.gmatch(os.getenv("BENCH_PRODUCTS") or "", "%d+") do
 end
 
 local thread_count = 0
+local threads = {}
 function setup(thread)
   thread_count = thread_count + 1
   thread:set("thread_id", thread_count)
+  threads[thread_count] = thread
+end
+
+hits, misses = 0, 0
+if os.getenv("BENCH_COUNT_CACHE") then
+  function response(status, headers, body)
+    local x_cache = headers["X-Cache"]
+    if x_cache == "HIT" then
+      hits = hits + 1
+    elseif x_cache == "MISS" then
+      misses = misses + 1
+    end
+  end
 end
 
 local counter = 0
@@ -43,8 +58,13 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local all_hits, all_misses = 0, 0
+  for _, thread in ipairs(threads) do
+    all_hits = all_hits + thread:get("hits")
+    all_misses = all_misses + thread:get("misses")
+  end
   io.write(string.format(
-    'BENCH_RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "socket_errors": %d, "non_2xx": %d}\n',
+    'BENCH_RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "socket_errors": %d, "non_2xx": %d, "hits": %d, "misses": %d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout, e.status))
+    e.connect + e.read + e.write + e.timeout, e.status, all_hits, all_misses))
 end

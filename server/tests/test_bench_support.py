@@ -71,3 +71,15 @@ def test_the_write_ceiling_writes_what_an_order_writes_and_publishes_once(
     assert lamp.stock == 0
     short = anon.post("/bench/write-ceiling", {"items": [{"product": lamp.pk, "quantity": 1}]}, format="json")
     assert short.status_code == 409
+
+
+def test_the_mixed_rows_staleness_is_the_age_of_the_oldest_order_a_page_missed():
+    from contract_tests.bench.run import _staleness
+
+    ordered = [(7, 100.0, 1), (7, 101.0, 1), (8, 101.5, 2), (7, 102.0, 1)]  # (product, created, quantity)
+    stock_now = {7: 7, 8: 8}  # 10 each before
+    # at 101.8: product 7 had 8 left, product 8 had 8
+    assert _staleness(101.8, {7: 8, 8: 8}, stock_now, ordered) == 0
+    assert _staleness(101.8, {7: 9, 8: 8}, stock_now, ordered) == pytest.approx(0.8)  # missed 101.0
+    assert _staleness(101.8, {7: 10, 8: 10}, stock_now, ordered) == pytest.approx(1.8)  # missed 100.0
+    assert _staleness(101.8, {7: 8, 8: 10}, stock_now, ordered) == pytest.approx(0.3)  # missed 101.5

@@ -132,6 +132,9 @@ CACHES["throttle"] = CACHES["invalidation"] = raising_cache(CACHES["default"])
 CACHE_REDELIVERY_INTERVAL = env.float("CACHE_REDELIVERY_INTERVAL", default=2.0)
 PRODUCT_LIST_CACHE_TTL = env.int("PRODUCT_LIST_CACHE_TTL", default=300)
 ORDER_DETAIL_CACHE_TTL = env.int("ORDER_DETAIL_CACHE_TTL", default=60)
+# Stock moved by orders shows in a cached product list page within this many seconds (a product's
+# own page and every edit of the catalog show at once); 0 makes the list exact (docs/caching.md).
+PRODUCT_LIST_STOCK_LAG = env.float("PRODUCT_LIST_STOCK_LAG", default=1.0)
 USER_CACHE_TTL = env.int("USER_CACHE_TTL", default=60)
 # Access tokens a web process verified in the last this-many seconds, with their users, are taken
 # on trust by that process (no signature check, no user read): a deactivation or a password change

@@ -40,12 +40,12 @@ class CachedJWTAuthentication(JWTAuthentication):
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError as exc:
             raise InvalidToken("Token contained no recognizable user identification") from exc
-        user, version = cached_user(user_id)
+        user, stamp = cached_user(user_id)
         if user is None:
             user = self.user_model.objects.filter(pk=user_id).first()
             if user is None:
                 raise AuthenticationFailed("User not found", code="user_not_found")
-            store_user(user_id, version, user)
+            store_user(user_id, stamp, user)
         if not user.is_active:
             raise AuthenticationFailed("User is inactive", code="user_inactive")
         if validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):

@@ -5,7 +5,7 @@ deactivation, a password change) is stored under a version nobody accepts any mo
 
 from django.conf import settings
 
-from shop.api.cache import bodies
+from shop.api.cache import Stamp, bodies
 
 from .models import User
 
@@ -14,13 +14,13 @@ def _keys(user_id) -> tuple[str, str]:
     return f"accounts:user:{user_id}", f"accounts:user:{user_id}:version"
 
 
-def cached_user(user_id) -> tuple[User | None, int]:
-    """Returns (the cached user or None, the version to store a fresh read under)."""
+def cached_user(user_id) -> tuple[User | None, Stamp]:
+    """Returns (the cached user or None, the stamp to store a fresh read with)."""
     return bodies.lookup(*_keys(user_id))
 
 
-def store_user(user_id, version: int, user: User) -> None:
-    bodies.store(_keys(user_id)[0], version, user, timeout=settings.USER_CACHE_TTL)
+def store_user(user_id, stamp: Stamp, user: User) -> None:
+    bodies.store(_keys(user_id)[0], stamp, user, timeout=settings.USER_CACHE_TTL)
 
 
 def invalidate_user(user_id) -> None:

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache, caches
@@ -86,54 +87,87 @@ def hashed_key(prefix: str, text: str) -> str:
     return f"{prefix}:{hashlib.sha256(text.encode()).hexdigest()}"
 
 
+_last_version = 0
+
+
 def _fresh_version() -> int:
-    # Time-based, so a version key that was evicted never comes back with an old value.
-    return time.time_ns()
+    """A version no bump wrote before: the wall clock in ns (never strictly the same value twice
+    in one process, even on a coarse clock). A bump that could repeat an earlier value would have
+    to read the clock before the reader it must invalidate read the version, which read it after
+    the earlier bump wrote it. Time-based, so an evicted version key never comes back old."""
+    global _last_version
+    _last_version = max(time.time_ns(), _last_version + 1)
+    return _last_version
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """The versions a body is (to be) stored under, and when they were read (before the database
+    was: what a lag is counted from)."""
+
+    versions: tuple[int, ...]
+    at: float
 
 
 class VersionedBodies:
-    """Bodies valid while their version key holds the version they were stored with."""
+    """Bodies valid while their version keys hold the versions they were stored with."""
 
-    def lookup(self, key: str, version_key: str) -> tuple[Any | None, int]:
-        """Returns (payload or None, the current version to store a fresh payload under)."""
-        values = cache.get_many([key, version_key])
-        version = values.get(version_key)
-        if version is None:
+    def lookup(
+        self, key: str, *version_keys: str, lag: Callable[[Stamp, Stamp], bool] | None = None
+    ) -> tuple[Any | None, Stamp]:
+        """The body and its versions in one round trip. Returns (payload, the stamp it was stored
+        with) on a hit, or (None, the stamp to store a fresh payload with) on a miss. A payload
+        stored under other versions is a hit only when `lag(stored, current)` allows it (where
+        the data allows a bounded lag)."""
+        values = cache.get_many([key, *version_keys])
+        missing = [version_key for version_key in version_keys if values.get(version_key) is None]
+        for version_key in missing:
             cache.add(version_key, _fresh_version(), timeout=None)
-            version = cache.get(version_key) or _fresh_version()
+        if missing:
+            values.update(cache.get_many(missing))
+        current = Stamp(tuple(values.get(k) or _fresh_version() for k in version_keys), time.time())
         entry = values.get(key)
-        if entry is not None and entry[0] == version:
-            return entry[1], version
-        return None, version
+        if isinstance(entry, tuple) and len(entry) == 3:
+            stored = Stamp(entry[0], entry[1])
+            if stored.versions == current.versions or (lag is not None and lag(stored, current)):
+                return entry[2], stored
+        return None, current
 
-    def store(self, key: str, version: int, payload: Any, timeout: int) -> None:
-        cache.set(key, (version, payload), timeout=timeout)
+    def store(self, key: str, stamp: Stamp, payload: Any, timeout: int) -> None:
+        cache.set(key, (stamp.versions, stamp.at, payload), timeout=timeout)
 
-    def bump(self, version_key: str) -> None:
-        """Invalidates every body stored under the current version. When Memcached cannot be
-        reached from this process, the invalidation is not dropped: it is recorded in the database
-        and the worker delivers it (`deliver_invalidations`)."""
+    def bump(self, *version_keys: str) -> None:
+        """Invalidates every body stored under the current versions of these keys, in one round
+        trip. When Memcached cannot be reached from this process, the invalidation is not
+        dropped: it is recorded in the database and the worker delivers it
+        (`deliver_invalidations`)."""
         try:
-            _bump(version_key)
+            _bump_many(version_keys)
         except (MemcacheError, OSError) as exc:
             from .models import UndeliveredInvalidation
 
-            UndeliveredInvalidation.objects.create(key=version_key)
+            UndeliveredInvalidation.objects.bulk_create(
+                UndeliveredInvalidation(key=key) for key in version_keys
+            )
             logger.warning(
                 'event=invalidation_undelivered key=%s error="%s: %s" action=left_for_worker',
-                version_key,
+                ",".join(version_keys),
                 type(exc).__name__,
                 exc,
             )
 
 
+def _bump_many(version_keys: tuple[str, ...]) -> None:
+    """Gives each key a new version (any new value invalidates: `_fresh_version` never repeats one).
+    Raises when Memcached cannot be reached (the `invalidation` client does not fail open)."""
+    fresh = _fresh_version()
+    failed = caches["invalidation"].set_many({key: fresh for key in version_keys}, timeout=None)
+    if failed:
+        raise MemcacheError(f"not stored: {', '.join(failed)}")
+
+
 def _bump(version_key: str) -> None:
-    """Raises when Memcached cannot be reached (the `invalidation` client does not fail open)."""
-    strict = caches["invalidation"]
-    try:
-        strict.incr(version_key)
-    except ValueError:  # no such key (evicted, or never read): any new value invalidates
-        strict.set(version_key, _fresh_version(), timeout=None)
+    _bump_many((version_key,))
 
 
 def deliver_invalidations(batch: int = 500) -> int:
@@ -163,10 +197,10 @@ def representation_tag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def entity_tag(key: str, version: int) -> str:
-    """The strong ETag of the body stored under `key` at `version`: it changes with the version
-    (every write behind the body bumps it), so it costs no database work to compute or check."""
-    return representation_tag(f"{key}@{version}".encode())
+def entity_tag(key: str, versions: tuple[int, ...]) -> str:
+    """The strong ETag of the body stored under `key` at `versions`: it changes with them (every
+    write behind the body bumps one), so it costs no database work to compute or check."""
+    return representation_tag(f"{key}@{'.'.join(map(str, versions))}".encode())
 
 
 def none_match(request: HttpRequest, etag: str) -> bool:

@@ -1,47 +1,71 @@
-"""The product cache: one list entry per normalized query string and one entry per product, all
-invalidated at once by bumping the catalog's version (see shop/api/cache.py for why this cannot
-serve stale data)."""
+"""The product cache: one list entry per normalized query string and one entry per product (see
+shop/api/cache.py for why a version-checked body cannot be served stale).
+
+Two kinds of change, versioned apart:
+
+- **the catalog** (a product created, edited, retired: `CATALOG_VERSION`): every list page and
+  every product is invalidated at once, and shows the change at once;
+- **stock moved by orders** (placed or cancelled): this happens with every order, so it bumps
+  only `STOCK_VERSION` and the version of each product it moved. A product's own page is exact
+  (its entry checks its product's stock version). A list page built before the move stays a hit
+  for at most `PRODUCT_LIST_STOCK_LAG` seconds after it was read from the database: under a flow
+  of orders each page is rebuilt at most once per lag instead of after every order, and the
+  stock it shows is never older than the lag (0 makes it exact).
+"""
 
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpRequest
 
-from shop.api.cache import bodies, entity_tag, hashed_key
+from shop.api.cache import Stamp, bodies, entity_tag, hashed_key
 
-VERSION_KEY = "catalog:products:version"
+CATALOG_VERSION = "catalog:products:version"
+STOCK_VERSION = "catalog:stock:version"
 
 
-def _key(request: HttpRequest) -> str:
+def _list_key(request: HttpRequest) -> str:
     normalized = urlencode(sorted((k, v) for k, values in request.GET.lists() for v in values))
     return hashed_key("catalog:products:list", normalized)
 
 
-def cached_product_list(request: HttpRequest) -> tuple[bytes | None, int, str]:
-    """Returns (the cached body or None, the version to store a fresh one under, its ETag)."""
-    key = _key(request)
-    body, version = bodies.lookup(key, VERSION_KEY)
-    return body, version, entity_tag(key, version)
+def _stock_lag(stored: Stamp, current: Stamp) -> bool:
+    """A page built before orders moved stock, but within the lag and the same catalog."""
+    same_catalog = stored.versions[0] == current.versions[0]
+    return same_catalog and current.at - stored.at <= settings.PRODUCT_LIST_STOCK_LAG
 
 
-def store_product_list(request: HttpRequest, version: int, body: bytes) -> None:
-    bodies.store(_key(request), version, body, timeout=settings.PRODUCT_LIST_CACHE_TTL)
+def cached_product_list(request: HttpRequest) -> tuple[bytes | None, Stamp, str]:
+    """Returns (the cached body or None, the stamp to store a fresh one with, the ETag of the
+    body served: the cached one's, or the fresh one's)."""
+    key = _list_key(request)
+    body, stamp = bodies.lookup(key, CATALOG_VERSION, STOCK_VERSION, lag=_stock_lag)
+    return body, stamp, entity_tag(key, stamp.versions)
 
 
-def _detail_key(product_id: int) -> str:
-    return f"catalog:products:detail:{product_id}"
+def store_product_list(request: HttpRequest, stamp: Stamp, body: bytes) -> None:
+    bodies.store(_list_key(request), stamp, body, timeout=settings.PRODUCT_LIST_CACHE_TTL)
 
 
-def cached_product_detail(product_id: int) -> tuple[tuple[str, bytes] | None, int]:
-    """One product as (its ETag, its body) or None, under the same catalog version as the list,
-    and the version to store a fresh one under. Its tag is of its own representation (an order
-    for another product moves the version, not this tag)."""
-    return bodies.lookup(_detail_key(product_id), VERSION_KEY)
+def _detail_keys(product_id: int) -> tuple[str, str]:
+    return f"catalog:products:detail:{product_id}", f"catalog:stock:{product_id}:version"
 
 
-def store_product_detail(product_id: int, version: int, etag: str, body: bytes) -> None:
-    bodies.store(_detail_key(product_id), version, (etag, body), timeout=settings.PRODUCT_LIST_CACHE_TTL)
+def cached_product_detail(product_id: int) -> tuple[tuple[str, bytes] | None, Stamp]:
+    """One product as (its ETag, its body) or None, and the stamp to store a fresh one with. Valid
+    while neither the catalog nor this product's stock moved; its tag is of its representation."""
+    key, stock_version = _detail_keys(product_id)
+    return bodies.lookup(key, CATALOG_VERSION, stock_version)
 
 
-def invalidate_product_list() -> None:
-    bodies.bump(VERSION_KEY)
+def store_product_detail(product_id: int, stamp: Stamp, etag: str, body: bytes) -> None:
+    bodies.store(_detail_keys(product_id)[0], stamp, (etag, body), timeout=settings.PRODUCT_LIST_CACHE_TTL)
+
+
+def invalidate_catalog() -> None:
+    bodies.bump(CATALOG_VERSION)
+
+
+def invalidate_stock(product_ids) -> None:
+    """Orders moved the stock of these products: one round trip, whatever their number."""
+    bodies.bump(STOCK_VERSION, *(_detail_keys(pk)[1] for pk in sorted(set(product_ids))))

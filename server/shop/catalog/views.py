@@ -28,7 +28,7 @@ class ProductListView(GenericAPIView):
         return product_list()
 
     def get(self, request):
-        body, version, etag = cached_product_list(request)
+        body, stamp, etag = cached_product_list(request)
         if none_match(request, etag):
             return not_modified(etag, view="product_list")
         if body is not None:
@@ -36,7 +36,7 @@ class ProductListView(GenericAPIView):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         response = self.get_paginated_response(ProductOutputSerializer(page, many=True).data)
         return store_after_render(
-            response, partial(store_product_list, request, version), view="product_list", etag=etag
+            response, partial(store_product_list, request, stamp), view="product_list", etag=etag
         )
 
     def post(self, request):
@@ -54,14 +54,14 @@ class ProductDetailView(GenericAPIView):
     serializer_class = ProductOutputSerializer
 
     def get(self, request, pk: int):
-        cached, version = cached_product_detail(pk)
+        cached, stamp = cached_product_detail(pk)
         if cached is not None:
             etag, body = cached
             if none_match(request, etag):
                 return not_modified(etag, view="product_detail")
             return cached_json(body, view="product_detail", etag=etag)
         body, etag = product_representation(product_get(product_id=pk))
-        store_product_detail(pk, version, etag, body)
+        store_product_detail(pk, stamp, etag, body)
         if none_match(request, etag):
             return not_modified(etag, view="product_detail")
         return fresh_json(body, view="product_detail", etag=etag)

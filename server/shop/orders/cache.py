@@ -3,22 +3,22 @@ permission check runs before any cached body is returned."""
 
 from django.conf import settings
 
-from shop.api.cache import bodies
+from shop.api.cache import Stamp, bodies
 
 
 def _keys(order_id: int) -> tuple[str, str]:
     return f"orders:detail:{order_id}", f"orders:detail:{order_id}:version"
 
 
-def cached_order_detail(order_id: int) -> tuple[tuple[int, str, bytes] | None, int]:
-    """Returns ((owner_id, ETag, body) or None, the version to store a fresh body under)."""
+def cached_order_detail(order_id: int) -> tuple[tuple[int, str, bytes] | None, Stamp]:
+    """Returns ((owner_id, ETag, body) or None, the stamp to store a fresh body with)."""
     key, version_key = _keys(order_id)
     return bodies.lookup(key, version_key)
 
 
-def store_order_detail(order_id: int, version: int, owner_id: int, etag: str, body: bytes) -> None:
+def store_order_detail(order_id: int, stamp: Stamp, owner_id: int, etag: str, body: bytes) -> None:
     key, _ = _keys(order_id)
-    bodies.store(key, version, (owner_id, etag, body), timeout=settings.ORDER_DETAIL_CACHE_TTL)
+    bodies.store(key, stamp, (owner_id, etag, body), timeout=settings.ORDER_DETAIL_CACHE_TTL)
 
 
 def invalidate_order_detail(order_id: int) -> None:

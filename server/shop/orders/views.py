@@ -69,7 +69,7 @@ class OrderDetailView(GenericAPIView):
     serializer_class = OrderOutputSerializer
 
     def get(self, request, pk: int):
-        cached, version = cached_order_detail(pk)
+        cached, stamp = cached_order_detail(pk)
         if cached is not None:
             owner_id, etag, body = cached
             if not can_view_order(request.user, owner_id):
@@ -79,7 +79,7 @@ class OrderDetailView(GenericAPIView):
             return cached_json(body, view="order_detail", etag=etag)
         order = order_get_for(user=request.user, order_id=pk)  # the permission check, on a miss
         body, etag = order_representation(order)
-        store_order_detail(pk, version, order.user_id, etag, body)
+        store_order_detail(pk, stamp, order.user_id, etag, body)
         if none_match(request, etag):
             return not_modified(etag, view="order_detail")
         return fresh_json(body, view="order_detail", etag=etag)

@@ -46,8 +46,8 @@ def test_an_inactive_user_in_the_cache_is_refused(client_for, alice):
     client = client_for(alice)
     client.get("/api/auth/me/")
     alice.is_active = False
-    _, version = cached_user(alice.pk)
-    store_user(alice.pk, version, alice)  # as if changed behind the ORM's back
+    _, stamp = cached_user(alice.pk)
+    store_user(alice.pk, stamp, alice)  # as if changed behind the ORM's back
     recent_tokens.clear()  # TOKEN_CACHE_SECONDS later (test_recent_tokens.py covers the bound)
     assert_problem(client.get("/api/auth/me/"), 401, "authentication_failed")
 
@@ -59,9 +59,9 @@ def test_a_row_read_before_a_deactivation_commits_is_never_served(client_for, al
     from shop.accounts.models import User
 
     client = client_for(alice)
-    _, version = cached_user(alice.pk)  # the racing request: version first ...
+    _, stamp = cached_user(alice.pk)  # the racing request: version first ...
     stale = User.objects.get(pk=alice.pk)  # ... then the row, still active
     alice.is_active = False
     alice.save()  # commits (transactional test) and bumps the version
-    store_user(alice.pk, version, stale)  # the racing request stores what it read
+    store_user(alice.pk, stamp, stale)  # the racing request stores what it read
     assert_problem(client.get("/api/auth/me/"), 401, "authentication_failed")

@@ -78,13 +78,75 @@ def test_a_deleted_product_disappears_at_once(client, client_for, staff, lamp):
     assert client.get("/api/products/").json()["count"] == 0
 
 
-def test_placing_and_cancelling_an_order_show_in_the_stock(client, alice, lamp):
+def test_placing_and_cancelling_an_order_show_in_the_stock_at_once_without_a_lag(
+    client, alice, lamp, settings
+):
+    settings.PRODUCT_LIST_STOCK_LAG = 0
     assert stock_in_list(client, lamp) == 10
     order, _ = place_order(user=alice, items=[{"product": lamp.pk, "quantity": 3}])
     assert stock_in_list(client, lamp) == 7
     client.get("/api/products/")
     change_order_status(order_id=order.pk, actor=alice, status="cancelled")
     assert stock_in_list(client, lamp) == 10
+
+
+def test_orders_move_the_list_stock_within_the_lag_and_the_product_at_once(client, alice, lamp, settings):
+    """Under a flow of orders a page stays a hit for the lag after it was read, then shows the
+    stock as it is: never older than the lag."""
+    settings.PRODUCT_LIST_STOCK_LAG = 0.6
+    first = client.get("/api/products/")
+    place_order(user=alice, items=[{"product": lamp.pk, "quantity": 3}])
+    within = client.get("/api/products/")
+    assert (within["X-Cache"], within.json()["results"][0]["stock"]) == ("HIT", 10)
+    assert within["ETag"] == first["ETag"]
+    assert client.get("/api/products/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    detail = client.get(f"/api/products/{lamp.pk}/")
+    assert (detail["X-Cache"], detail.json()["stock"]) == ("MISS", 7)  # a product's page is exact
+    time.sleep(0.7)
+    after = client.get("/api/products/")
+    assert (after["X-Cache"], after.json()["results"][0]["stock"]) == ("MISS", 7)
+    assert after["ETag"] != first["ETag"]
+    assert client.get("/api/products/")["X-Cache"] == "HIT"
+
+
+def test_the_lag_never_hides_an_edit_of_the_catalog(client, client_for, staff, alice, lamp, settings):
+    settings.PRODUCT_LIST_STOCK_LAG = 60
+    client.get("/api/products/")
+    place_order(user=alice, items=[{"product": lamp.pk, "quantity": 1}])  # within the lag: a hit
+    client_for(staff).patch(f"/api/products/{lamp.pk}/", {"price": "21.00"}, format="json")
+    response = client.get("/api/products/")
+    assert response["X-Cache"] == "MISS"
+    assert [(p["price"], p["stock"]) for p in response.json()["results"]] == [("21.00", 9)]
+
+
+def test_an_order_leaves_the_other_products_cached(client, alice, lamp, make_product):
+    desk = make_product("Desk", price="200.00", stock=4, category="home")
+    for product in (lamp, desk):
+        client.get(f"/api/products/{product.pk}/")
+    place_order(user=alice, items=[{"product": desk.pk, "quantity": 1}])
+    lamp_after, desk_after = (client.get(f"/api/products/{p.pk}/") for p in (lamp, desk))
+    assert (lamp_after["X-Cache"], lamp_after.json()["stock"]) == ("HIT", 10)
+    assert (desk_after["X-Cache"], desk_after.json()["stock"]) == ("MISS", 3)
+
+
+def test_an_order_invalidates_in_one_round_trip(alice, lamp, make_product, monkeypatch):
+    from django.core.cache import caches
+
+    desk = make_product("Desk", price="200.00", stock=4, category="home")
+    strict = caches["invalidation"]
+    calls = []
+    set_many = strict.set_many
+    monkeypatch.setattr(
+        strict, "set_many", lambda data, **kw: calls.append(sorted(data)) or set_many(data, **kw)
+    )
+    items = [{"product": desk.pk, "quantity": 1}, {"product": lamp.pk, "quantity": 1}]
+    place_order(user=alice, items=items)
+    expected = [
+        "catalog:stock:version",
+        f"catalog:stock:{lamp.pk}:version",
+        f"catalog:stock:{desk.pk}:version",
+    ]
+    assert [keys for keys in calls if keys[0].startswith("catalog:")] == [sorted(expected)]
 
 
 def test_ttl_is_honoured(client, lamp, settings):
