@@ -95,6 +95,28 @@ def markdown_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def paired_with_ceiling(stack, name: str, path: str, token: str, seconds: int, rounds: int = 3) -> Row:
+    """A cached read against the ceiling on a shared VM whose speed drifts by half within minutes:
+    the two alternate `rounds` times (each a third of `seconds`); the row shows the median round,
+    and its ratio is the median of the rounds' ratios, each measured next to its own ceiling."""
+    rounds_measured = []
+    for _ in range(rounds):
+        ceiling = wrk(stack.url("/bench/ceiling"), seconds=max(2, seconds // rounds), connections=16)
+        measured = wrk(stack.url(path), seconds=max(2, seconds // rounds), connections=16, BENCH_TOKEN=token)
+        rate = measured["requests"] / measured["duration_us"]
+        rounds_measured.append((rate / (ceiling["requests"] / ceiling["duration_us"]), measured))
+    rounds_measured.sort(key=lambda pair: pair[0])
+    ratio, median = rounds_measured[len(rounds_measured) // 2]
+    result = row(
+        name,
+        median,
+        "ratio: median of rounds alternating with the ceiling, "
+        + ", ".join(f"{r:.2f}" for r, _ in rounds_measured),
+    )
+    result.ratio = round(ratio, 2)
+    return result
+
+
 def stock_of(stack, ids: list[int]) -> dict[int, tuple[int, int]]:
     """(stock, units ordered) per product, straight from the database."""
     with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
@@ -119,18 +141,18 @@ def list_under_orders(stack, token: str, *, seconds: int, orders_per_s: float = 
     samples: list[tuple[float, dict[int, int]]] = []
     statuses: list[int] = []
 
-    def place() -> None:
+    def place(placer: int, placers: int) -> None:
+        """One of `placers` clients, each at its share of the rate (an order takes ~0.1 s under load)."""
         session, started = requests.Session(), time.monotonic()
         for i in range(10**9):
             if stop.is_set():
                 return
-            line = {"product": ids[i % len(ids)], "quantity": 1}
-            statuses.append(
-                session.post(
-                    stack.url("/api/orders/"), json={"items": [line]}, headers=headers, timeout=30
-                ).status_code
+            line = {"product": ids[(i * placers + placer) % len(ids)], "quantity": 1}
+            answer = session.post(
+                stack.url("/api/orders/"), json={"items": [line]}, headers=headers, timeout=30
             )
-            stop.wait(max(0.0, started + (i + 1) / orders_per_s - time.monotonic()))
+            statuses.append(answer.status_code)
+            stop.wait(max(0.0, started + (i + 1) * placers / orders_per_s - time.monotonic()))
 
     def sample() -> None:
         session = requests.Session()
@@ -139,7 +161,9 @@ def list_under_orders(stack, token: str, *, seconds: int, orders_per_s: float = 
             samples.append((time.time(), {p["id"]: p["stock"] for p in results}))
 
     window_start = time.time()
-    workers = [threading.Thread(target=place), threading.Thread(target=sample)]
+    placers = 4
+    workers = [threading.Thread(target=place, args=(n, placers)) for n in range(placers)]
+    workers.append(threading.Thread(target=sample))
     for worker in workers:
         worker.start()
     try:
@@ -176,7 +200,8 @@ def list_under_orders(stack, token: str, *, seconds: int, orders_per_s: float = 
         "staleness_max_s": round(staleness[-1], 3) if staleness else None,
     }
     note = (
-        f"while {numbers['orders_placed']} orders were placed ({orders_per_s:g}/s, "
+        f"while {numbers['orders_placed']} orders were placed ({len(statuses) / seconds:.1f}/s; "
+        f"asked for {orders_per_s:g}/s, "
         f"{numbers['orders_refused']} refused): hit ratio {numbers['hit_ratio']:.1%}; stock shown "
         f"{numbers['stale_samples']} of {numbers['samples']} samples behind, by at most "
         f"{numbers['staleness_max_s']} s (p50 {numbers['staleness_p50_s']} s)"
@@ -271,12 +296,7 @@ def main() -> int:
                 wrk(stack.url("/bench/ceiling"), seconds=s, connections=16),
             )
         )
-        rows.append(
-            row(
-                "GET /api/products/ (cache hit)",
-                wrk(stack.url("/api/products/"), seconds=s, connections=16, BENCH_TOKEN=token),
-            )
-        )
+        rows.append(paired_with_ceiling(stack, "GET /api/products/ (cache hit)", "/api/products/", token, s))
         rows.append(
             row(
                 "GET /api/products/ (cache miss)",
@@ -305,9 +325,8 @@ def main() -> int:
             )
         )
         rows.append(
-            row(
-                "GET /api/orders/{id}/ (cache hit)",
-                wrk(stack.url(f"/api/orders/{order_id}/"), seconds=s, connections=16, BENCH_TOKEN=token),
+            paired_with_ceiling(
+                stack, "GET /api/orders/{id}/ (cache hit)", f"/api/orders/{order_id}/", token, s
             )
         )
 
@@ -379,7 +398,7 @@ def main() -> int:
 
     ceiling = rows[0].requests_per_s
     for r in rows:
-        r.ratio = round(r.requests_per_s / ceiling, 2)
+        r.ratio = r.ratio or round(r.requests_per_s / ceiling, 2)
     report = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",

@@ -22,6 +22,7 @@ from django.core.cache.backends.memcached import PyMemcacheCache
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import parse_etags
+from pymemcache.client.base import check_key_helper
 from pymemcache.client.hash import HashClient
 from pymemcache.exceptions import MemcacheError
 
@@ -55,7 +56,13 @@ class PinnedHashClient(HashClient):
                 del self._dead_clients[server]
 
     def _get_client(self, key):
-        client = super()._get_client(key)
+        if len(self.clients) == 1:  # every key is on the one server: no rendezvous hash to compute
+            check_key_helper(key, self.allow_unicode_keys, self.key_prefix)
+            if self._dead_clients:
+                self._retry_dead()
+            client = next(iter(self.clients.values()))
+        else:
+            client = super()._get_client(key)
         if client is not None and client.server in self._dead_clients:
             if self.ignore_exc:
                 return None  # a miss, not a read of another server's copy
