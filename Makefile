@@ -105,9 +105,9 @@ mock: node ## Serve the contract on :4010 with Prism (examples; Prefer: code=404
 docs: install ## Rewrite the README's curl examples from openapi.yaml
 	$(BIN)/python contract_tests/curl_examples.py --write
 
-bench: install ## Load-test the live stack with wrk (SCALE=products, default 1000); writes build/bench/
+bench: install ## Load-test the live stack with wrk (SCALE=products, default 1000; ORDERS=orders for the admin list, default 200000); writes build/bench/
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
-	$(BIN)/python contract_tests/bench/run.py --scale $(or $(SCALE),1000)
+	$(BIN)/python contract_tests/bench/run.py --scale $(or $(SCALE),1000) --orders $(or $(ORDERS),200000)
 
 lint: install spec-lint ## ruff (lint + format check) and the spec validator
 	$(BIN)/ruff check .

@@ -100,6 +100,8 @@ def paired_with_ceiling(stack, name: str, path: str, token: str, seconds: int, r
     the two alternate `rounds` times (each a third of `seconds`); the row shows the median round,
     and its ratio is the median of the rounds' ratios, each measured next to its own ceiling."""
     rounds_measured = []
+    for warm_up in ("/bench/ceiling", path):  # the first seconds after a change of path run slow
+        wrk(stack.url(warm_up), seconds=2, connections=16, BENCH_TOKEN=token)
     for _ in range(rounds):
         ceiling = wrk(stack.url("/bench/ceiling"), seconds=max(2, seconds // rounds), connections=16)
         measured = wrk(stack.url(path), seconds=max(2, seconds // rounds), connections=16, BENCH_TOKEN=token)
@@ -115,6 +117,42 @@ def paired_with_ceiling(stack, name: str, path: str, token: str, seconds: int, r
     )
     result.ratio = round(ratio, 2)
     return result
+
+
+ADMIN_QUERIES = (
+    "",
+    "status=pending",
+    "user={user}",
+    "created_after=2020-01-01T00:00:00Z",
+    "ordering=created_at",
+    "ordering=total_price",
+    "ordering=-total_price",
+    "status=pending&ordering=-total_price",
+    "user={user}&ordering=total_price",
+)
+
+
+def admin_list_page_one(stack, user_id: int, requests_each: int = 15) -> dict[str, float]:
+    """Median ms of page 1 of `GET /api/admin/orders/` for each documented filter and ordering:
+    one staff client, one request after another (the list is not cached)."""
+    session = requests.Session()
+    session.headers.update(stack.auth("admin"))
+    medians = {}
+    for query in ADMIN_QUERIES:
+        url = stack.url("/api/admin/orders/?" + query.format(user=user_id))
+        timings = []
+        for _ in range(requests_each):
+            started = time.perf_counter()
+            answer = session.get(url, timeout=60)
+            timings.append((time.perf_counter() - started) * 1000)
+            answer.raise_for_status()
+        medians[query or "(none)"] = round(sorted(timings)[len(timings) // 2], 1)
+    return medians
+
+
+def order_count(stack) -> int:
+    with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
+        return conn.execute("SELECT count(*) FROM orders_order").fetchone()[0]
 
 
 def stock_of(stack, ids: list[int]) -> dict[int, tuple[int, int]]:
@@ -269,6 +307,12 @@ def main() -> int:
         "--scale", type=int, default=int(os.environ.get("SCALE", 1000)), help="products to seed"
     )
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 10)))
+    parser.add_argument(
+        "--orders",
+        type=int,
+        default=int(os.environ.get("ORDERS", 200_000)),
+        help="orders in the table for the admin list's last measure (inserted in bulk)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -280,6 +324,11 @@ def main() -> int:
         started = time.monotonic()
         print(stack.manage("seed_bench", "--products", str(args.scale), "--orders", "50").strip())
         print(f"seeded in {time.monotonic() - started:.0f}s")
+        print(stack.manage("seed_bench", "--products", "0", "--orders", "0", "--bulk-orders", "1000").strip())
+        alice_id = requests.get(stack.url("/api/auth/me/"), headers=stack.auth("alice"), timeout=10).json()[
+            "id"
+        ]
+        admin_small = (order_count(stack), admin_list_page_one(stack, alice_id))
         token = stack.tokens["alice"]
         headers = stack.auth("alice")
         order_id = requests.get(stack.url("/api/orders/"), headers=headers, timeout=10).json()["results"][0][
@@ -324,6 +373,14 @@ def main() -> int:
                 "unloaded latency of a page 1 that is not cached",
             )
         )
+        plain_list = row(
+            "plain DRF: GET /bench/plain/products/ (1 client)",
+            wrk(stack.url("/bench/plain/products/"), seconds=s, connections=1, threads=1, BENCH_TOKEN=token),
+            "a ListAPIView of 20 products: no cache, no validation, simplejwt (shop/api/bench_plain.py)",
+        )
+        rows.append(plain_list)
+        miss = rows[-2]
+        miss.note += f"; p50 {miss.p50_ms:.1f} ms against the plain DRF list's {plain_list.p50_ms:.1f} ms"
         rows.append(
             paired_with_ceiling(
                 stack, "GET /api/orders/{id}/ (cache hit)", f"/api/orders/{order_id}/", token, s
@@ -364,6 +421,23 @@ def main() -> int:
                 ),
             )
         )
+        ours = rows[-1]
+        rows.append(
+            row(
+                "plain DRF: POST /bench/plain/orders/, 16 clients, 50 products",
+                wrk(
+                    stack.url("/bench/plain/orders/"),
+                    seconds=s,
+                    connections=16,
+                    BENCH_TOKEN=token,
+                    BENCH_MODE="order",
+                    BENCH_PRODUCTS=",".join(map(str, spread)),
+                ),
+                "nested ModelSerializer, select_for_update, two task publishes (shop/api/bench_plain.py)",
+            )
+        )
+        plain_orders = rows[-1]
+        ours.note = f"{ours.requests_per_s / plain_orders.requests_per_s:.2f}x the plain DRF implementation"
         hot = spread[:5]
         before = stock_of(stack, hot)
         measured = wrk(
@@ -391,7 +465,13 @@ def main() -> int:
         )
         mixed, mixed_numbers = list_under_orders(stack, token, seconds=s)
         drain, drain_note = worker_drain(stack, orders_started, time.time())
-        for r in rows[-2:]:
+        started = time.monotonic()
+        print(
+            stack.manage("seed_bench", "--products", "0", "--orders", "0", "--bulk-orders", str(args.orders))
+        )
+        print(f"orders seeded in {time.monotonic() - started:.0f}s")
+        admin_large = (order_count(stack), admin_list_page_one(stack, alice_id))
+        for r in rows[-3:]:
             share = r.requests_per_s / write_ceiling.requests_per_s
             r.note = "; ".join(filter(None, [r.note, f"{share:.2f} of the write ceiling"]))
         rows.append(mixed)
@@ -408,6 +488,10 @@ def main() -> int:
         "rows": [asdict(r) for r in rows],
         "worker": drain,
         "list_under_orders": mixed_numbers,
+        "admin_order_list_page_1_ms": {
+            str(admin_small[0]): admin_small[1],
+            str(admin_large[0]): admin_large[1],
+        },
     }
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"bench-{args.scale}.json"
@@ -417,7 +501,15 @@ def main() -> int:
     for r in rows:
         if r.note:
             print(f"- {r.name}: {r.note}")
-    print(f"- worker, the write ceiling and both POST rows: {drain_note}")
+    print(f"- worker, the write ceiling and the POST rows: {drain_note}")
+    print(
+        f"\nGET /api/admin/orders/ page 1, median ms of 15 (one staff client), at {admin_small[0]:,} "
+        f"and at {admin_large[0]:,} orders:\n"
+    )
+    print("| query | small | large | ratio |\n|---|---:|---:|---:|")
+    for query, small in admin_small[1].items():
+        large = admin_large[1][query]
+        print(f"| `{query}` | {small:.1f} | {large:.1f} | {large / small:.2f} |")
     print(f"\nwritten to {path}")
     incomplete = drain["processed"] != drain["orders"] or drain["pdf_missing"]
     oversold = any("NO " in r.note for r in rows)

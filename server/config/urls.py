@@ -30,3 +30,9 @@ if settings.BENCH_CEILING:
         path("bench/ceiling", bench.ceiling, name="bench-ceiling"),
         path("bench/write-ceiling", bench.write_ceiling, name="bench-write-ceiling"),
     ]
+    from shop.api import bench_plain
+
+    urlpatterns += [
+        path("bench/plain/orders/", bench_plain.PlainOrderCreate.as_view(), name="bench-plain-orders"),
+        path("bench/plain/products/", bench_plain.PlainProductList.as_view(), name="bench-plain-products"),
+    ]

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 from django.urls import clear_url_caches
+from rest_framework.test import APIClient
 
 from shop.catalog.models import Product
 from shop.orders.models import Order
@@ -83,3 +84,64 @@ def test_the_mixed_rows_staleness_is_the_age_of_the_oldest_order_a_page_missed()
     assert _staleness(101.8, {7: 9, 8: 8}, stock_now, ordered) == pytest.approx(0.8)  # missed 101.0
     assert _staleness(101.8, {7: 10, 8: 10}, stock_now, ordered) == pytest.approx(1.8)  # missed 100.0
     assert _staleness(101.8, {7: 8, 8: 10}, stock_now, ordered) == pytest.approx(0.3)  # missed 101.5
+
+
+@pytest.mark.django_db
+def test_the_plain_drf_comparison_writes_the_same_rows_and_publishes_two_tasks(
+    ceiling_routed, client_for, alice, make_product, django_capture_on_commit_callbacks, monkeypatch
+):
+    from celery.app.task import Task
+
+    from shop.invoices.models import Invoice
+    from shop.notifications.models import EmailNotification
+
+    published = []
+    monkeypatch.setattr(Task, "delay", lambda self, **kwargs: published.append((self.name, kwargs)))
+    lamp = make_product("Lamp", price="12.50", stock=2)
+    client = client_for(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        placed = client.post(
+            "/bench/plain/orders/", {"items": [{"product": lamp.pk, "quantity": 2}]}, format="json"
+        )
+    assert placed.status_code == 201, placed.content
+    order = Order.objects.get(pk=placed.json()["id"])
+    assert (order.user, order.total_price, order.items.get().quantity, order.status_changes.count()) == (
+        alice,
+        25,
+        2,
+        1,
+    )
+    assert (
+        Invoice.objects.filter(order=order).exists()
+        and EmailNotification.objects.filter(order=order).exists()
+    )
+    assert sorted(name for name, _ in published) == [
+        "shop.invoices.tasks.generate_invoice",
+        "shop.notifications.tasks.send_order_confirmation",
+    ]
+    lamp.refresh_from_db()
+    assert lamp.stock == 0
+    short = client.post(
+        "/bench/plain/orders/", {"items": [{"product": lamp.pk, "quantity": 1}]}, format="json"
+    )
+    assert short.status_code == 400 and Order.objects.count() == 1
+    assert client.get("/bench/plain/products/").json()["count"] == 1
+    assert APIClient().get("/bench/plain/products/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_it_fills_the_order_table_in_bulk_up_to_a_count(alice, bob):
+    from shop.orders.models import OrderItem
+
+    call_command("seed_bench", products=3, orders=2, bulk_orders=40)
+    assert Order.objects.count() == 40 and OrderItem.objects.count() == 2 * 3 + 38  # 3 lines per placed order
+    assert set(Order.objects.values_list("user__username", flat=True)) == {"alice", "bob"}
+    assert set(Order.objects.values_list("status", flat=True)) == {
+        "pending",
+        "processing",
+        "shipped",
+        "delivered",
+        "cancelled",
+    }
+    call_command("seed_bench", products=3, orders=0, bulk_orders=40)
+    assert Order.objects.count() == 40

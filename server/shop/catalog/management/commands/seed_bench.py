@@ -1,11 +1,14 @@
-"""Loads benchmark data fast: N products (bulk inserts) and some orders placed through the
-service. `manage.py seed_bench --products 1000 --orders 50`."""
+"""Loads benchmark data fast: N products (bulk inserts), some orders placed through the service,
+and, for the admin list at scale, up to M orders inserted in one SQL statement (each with one
+line; the customers and the five statuses in turn, one a minute back in time).
+`manage.py seed_bench --products 1000 --orders 50 [--bulk-orders 2000000]`."""
 
 import random
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.db import connection
 
 from shop.catalog.models import Category, Product
 from shop.orders.services import place_order
@@ -20,8 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--products", type=int, default=1000)
         parser.add_argument("--orders", type=int, default=50)
         parser.add_argument("--customer", default="alice")
+        parser.add_argument("--bulk-orders", type=int, default=0, help="fill the order table up to this many")
 
-    def handle(self, *args, products: int, orders: int, customer: str, **options) -> None:
+    def handle(self, *args, products: int, orders: int, customer: str, bulk_orders: int, **options) -> None:
         rng = random.Random(42)
         categories = Category.values
         existing = Product.objects.count()
@@ -42,3 +46,35 @@ class Command(BaseCommand):
             lines = rng.sample(ids, 3)
             place_order(user=user, items=[{"product": pk, "quantity": rng.randint(1, 3)} for pk in lines])
         self.stdout.write(f"{Product.objects.count()} products, {orders} new orders.")
+        if bulk_orders:
+            self.stdout.write(f"{bulk_insert_orders(bulk_orders)} orders inserted in bulk.")
+
+
+def bulk_insert_orders(up_to: int) -> int:
+    """Fills the order table up to `up_to` rows in one statement, then ANALYZEs it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM orders_order")
+        missing = max(0, up_to - cursor.fetchone()[0])
+        if not missing:
+            return 0
+        cursor.execute(
+            """
+            WITH customers AS (SELECT array_agg(id ORDER BY id) AS ids FROM accounts_user WHERE NOT is_staff),
+            first AS (SELECT id, name FROM catalog_product ORDER BY id LIMIT 1),
+            placed AS (
+                INSERT INTO orders_order (user_id, status, total_price, currency, created_at, updated_at)
+                SELECT customers.ids[1 + g %% cardinality(customers.ids)],
+                       (ARRAY['pending', 'processing', 'shipped', 'delivered', 'cancelled'])[1 + g %% 5],
+                       ((g * 7919) %% 100000) / 100.0, 'EUR',
+                       now() - make_interval(mins => g), now() - make_interval(mins => g)
+                FROM generate_series(1, %s) AS g, customers
+                RETURNING id, total_price
+            )
+            INSERT INTO orders_orderitem (order_id, product_id, product_name, quantity, price_at_purchase)
+            SELECT placed.id, first.id, first.name, 1, placed.total_price FROM placed, first
+            """,
+            [missing],
+        )
+        cursor.execute("ANALYZE orders_order")
+        cursor.execute("ANALYZE orders_orderitem")
+    return missing
