@@ -65,7 +65,7 @@ def bulk_insert_orders(up_to: int) -> int:
                 INSERT INTO orders_order (user_id, status, total_price, currency, created_at, updated_at)
                 SELECT customers.ids[1 + g %% cardinality(customers.ids)],
                        (ARRAY['pending', 'processing', 'shipped', 'delivered', 'cancelled'])[1 + g %% 5],
-                       ((g * 7919) %% 100000) / 100.0, 'EUR',
+                       ((g::bigint * 7919) %% 100000) / 100.0, 'EUR',
                        now() - make_interval(mins => g), now() - make_interval(mins => g)
                 FROM generate_series(1, %s) AS g, customers
                 RETURNING id, total_price
