@@ -44,3 +44,25 @@ def test_an_undeliverable_invalidation_is_recorded_then_delivered(
     assert not UndeliveredInvalidation.objects.exists()
     fresh = reader.get("/api/products/")
     assert (fresh["X-Cache"], fresh.json()["results"][0]["price"]) == ("MISS", "35.00")
+
+
+def test_an_order_cut_off_from_memcached_records_every_key_it_owed(
+    client_for, alice, make_product, writer_cut_off
+):
+    from shop.orders.services import place_order
+
+    lamp, desk = make_product("Lamp", stock=5), make_product("Desk", stock=5)
+    reader = client_for(alice)
+    reader.get(f"/api/products/{lamp.pk}/")
+    place_order(user=alice, items=[{"product": lamp.pk, "quantity": 1}, {"product": desk.pk, "quantity": 2}])
+    pending = set(UndeliveredInvalidation.objects.values_list("key", flat=True))
+    assert {
+        "catalog:stock:version",
+        f"catalog:stock:{lamp.pk}:version",
+        f"catalog:stock:{desk.pk}:version",
+    } <= pending
+    assert reader.get(f"/api/products/{lamp.pk}/").json()["stock"] == 5  # not yet delivered
+    writer_cut_off()
+    deliver_invalidations()
+    fresh = reader.get(f"/api/products/{lamp.pk}/")
+    assert (fresh["X-Cache"], fresh.json()["stock"]) == ("MISS", 4)
