@@ -394,49 +394,33 @@ def main() -> int:
             ).json()["results"]
         ]
         orders_started = time.time()
-        rows.append(
-            row(
-                "write ceiling: Django, same locks and rows, 1 publish",
-                wrk(
-                    stack.url("/bench/write-ceiling"),
-                    seconds=s,
-                    connections=16,
-                    BENCH_MODE="order",
-                    BENCH_PRODUCTS=",".join(map(str, spread)),
-                ),
-                "no DRF, no validation, no auth, no throttle, no cache invalidation (shop/api/bench.py)",
+
+        def placing(name: str, path: str, note: str = "", **auth: str) -> Row:
+            """16 clients placing one-line orders for the 50 products at random."""
+            products = ",".join(map(str, spread))
+            measured = wrk(
+                stack.url(path),
+                seconds=s,
+                connections=16,
+                BENCH_MODE="order",
+                BENCH_PRODUCTS=products,
+                **auth,
             )
+            rows.append(row(name, measured, note))
+            return rows[-1]
+
+        write_ceiling = placing(
+            "write ceiling: Django, same locks and rows, 1 publish",
+            "/bench/write-ceiling",
+            "no DRF, no validation, no auth, no throttle, no cache invalidation (shop/api/bench.py)",
         )
-        write_ceiling = rows[-1]
-        rows.append(
-            row(
-                "POST /api/orders/, 16 clients, 50 products",
-                wrk(
-                    stack.url("/api/orders/"),
-                    seconds=s,
-                    connections=16,
-                    BENCH_TOKEN=token,
-                    BENCH_MODE="order",
-                    BENCH_PRODUCTS=",".join(map(str, spread)),
-                ),
-            )
+        ours = placing("POST /api/orders/, 16 clients, 50 products", "/api/orders/", BENCH_TOKEN=token)
+        plain_orders = placing(
+            "plain DRF: POST /bench/plain/orders/, 16 clients, 50 products",
+            "/bench/plain/orders/",
+            "nested ModelSerializer, select_for_update, two task publishes (shop/api/bench_plain.py)",
+            BENCH_TOKEN=token,
         )
-        ours = rows[-1]
-        rows.append(
-            row(
-                "plain DRF: POST /bench/plain/orders/, 16 clients, 50 products",
-                wrk(
-                    stack.url("/bench/plain/orders/"),
-                    seconds=s,
-                    connections=16,
-                    BENCH_TOKEN=token,
-                    BENCH_MODE="order",
-                    BENCH_PRODUCTS=",".join(map(str, spread)),
-                ),
-                "nested ModelSerializer, select_for_update, two task publishes (shop/api/bench_plain.py)",
-            )
-        )
-        plain_orders = rows[-1]
         ours.note = f"{ours.requests_per_s / plain_orders.requests_per_s:.2f}x the plain DRF implementation"
         hot = spread[:5]
         before = stock_of(stack, hot)

@@ -1,0 +1,81 @@
+"""Request validation with openapi-core's validators built once per schema (shop/api/spec.py):
+the same verdicts as openapi-core's stock configuration, and nothing built again on a repeat."""
+
+import json
+
+from openapi_core import Config, OpenAPI
+
+from shop.api import spec
+from shop.api.middleware import SpecRequest
+from shop.api.problems import PROBLEM_CONTENT_TYPE
+
+AUTH = (("Authorization", "Bearer <credentials>"),)
+
+
+def get(path: str, pattern: str, query=(), **params) -> SpecRequest:
+    return SpecRequest(
+        method="get", path=path, path_pattern=pattern, path_params=params, query=query, headers=AUTH
+    )
+
+
+def post(path: str, body) -> SpecRequest:
+    return SpecRequest(
+        method="post",
+        path=path,
+        path_pattern=path,
+        path_params={},
+        query=(),
+        headers=AUTH,
+        body=json.dumps(body).encode(),
+        content_type="application/json",
+    )
+
+
+REQUESTS = [
+    get("/api/products/", "/api/products/", (("max_price", "10.99"), ("category", "books"))),
+    get("/api/products/", "/api/products/", (("max_price", "x"), ("page_size", "0"), ("category", "cars"))),
+    get("/api/products/", "/api/products/", (("ordering", "-price"), ("page", "2"), ("search", "lamp"))),
+    get("/api/orders/12/", "/api/orders/{id}/", id="12"),
+    get("/api/orders/-1/", "/api/orders/{id}/", id="-1"),
+    get("/api/admin/orders/", "/api/admin/orders/", (("created_after", "yesterday"), ("user", "1e3"))),
+    post("/api/orders/", {"items": [{"product": 1, "quantity": 2}]}),
+    post("/api/orders/", {"items": [{"product": -1, "quantity": "2"}], "extra": True}),
+    post("/api/orders/", {"items": []}),
+    post("/api/products/", {"name": "Lamp", "price": "1.999", "stock": -1, "category": "home"}),
+]
+
+
+def verdicts(openapi: OpenAPI) -> list[list[str]]:
+    return [
+        [
+            f"{type(e).__name__}: {e} / {getattr(e, '__cause__', None)!r}"
+            for e in openapi.iter_request_errors(r)
+        ]
+        for r in REQUESTS
+    ]
+
+
+def test_the_same_verdicts_as_openapi_core_as_shipped():
+    stock = OpenAPI.from_dict(
+        spec.spec_document(), config=Config(extra_media_type_deserializers={PROBLEM_CONTENT_TYPE: json.loads})
+    )
+    ours = verdicts(spec.openapi())
+    assert ours == verdicts(stock)
+    assert ours == verdicts(spec.openapi())  # a repeat, from what was built
+    assert sum(1 for found in ours if found) == 6  # the bad requests are refused
+
+
+def test_a_repeat_builds_nothing_again():
+    openapi = spec.openapi()
+    validators = openapi.config.schema_validators_factory
+    deserializers = openapi.config.style_deserializers_factory
+    verdicts(openapi)
+    built = (len(validators._built), len(deserializers._built))
+    assert built[0] > 0 and built[1] > 0
+    verdicts(openapi)
+    assert (len(validators._built), len(deserializers._built)) == built
+
+
+def test_another_openapi_version_keeps_openapi_cores_own_factories():
+    document = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {}}
+    assert spec._openapi(document).config.schema_validators_factory is None
