@@ -95,26 +95,34 @@ def markdown_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def paired_with_ceiling(stack, name: str, path: str, token: str, seconds: int, rounds: int = 3) -> Row:
-    """A cached read against the ceiling on a shared VM whose speed drifts by half within minutes:
-    the two alternate `rounds` times (each a third of `seconds`); the row shows the median round,
-    and its ratio is the median of the rounds' ratios, each measured next to its own ceiling."""
-    rounds_measured = []
-    for warm_up in ("/bench/ceiling", path):  # the first seconds after a change of path run slow
-        wrk(stack.url(warm_up), seconds=2, connections=16, BENCH_TOKEN=token)
+def alternating(
+    stack, path: str, reference: str, *, seconds: int, rounds: int = 3, **wrk_args
+) -> tuple[float, dict, dict, list[float]]:
+    """`path` against `reference` on a shared VM whose speed drifts by half within minutes: the two
+    alternate `rounds` times (each a third of `seconds`, after a 2 s warm-up of each: the first
+    seconds after a change of path run slow), each round's ratio of request rates taken next to
+    its own reference. Returns the median ratio, the median round's measurements of both, and all
+    the ratios."""
+    for warm_up in (reference, path):
+        wrk(stack.url(warm_up), seconds=2, **wrk_args)
+    measured = []
     for _ in range(rounds):
-        ceiling = wrk(stack.url("/bench/ceiling"), seconds=max(2, seconds // rounds), connections=16)
-        measured = wrk(stack.url(path), seconds=max(2, seconds // rounds), connections=16, BENCH_TOKEN=token)
-        rate = measured["requests"] / measured["duration_us"]
-        rounds_measured.append((rate / (ceiling["requests"] / ceiling["duration_us"]), measured))
-    rounds_measured.sort(key=lambda pair: pair[0])
-    ratio, median = rounds_measured[len(rounds_measured) // 2]
-    result = row(
-        name,
-        median,
-        "ratio: median of rounds alternating with the ceiling, "
-        + ", ".join(f"{r:.2f}" for r, _ in rounds_measured),
+        ref = wrk(stack.url(reference), seconds=max(2, seconds // rounds), **wrk_args)
+        own = wrk(stack.url(path), seconds=max(2, seconds // rounds), **wrk_args)
+        rate = own["requests"] / own["duration_us"]
+        measured.append((rate / (ref["requests"] / ref["duration_us"]), own, ref))
+    measured.sort(key=lambda entry: entry[0])
+    ratio, own, ref = measured[len(measured) // 2]
+    return ratio, own, ref, [entry[0] for entry in measured]
+
+
+def paired_with_ceiling(stack, name: str, path: str, token: str, seconds: int) -> Row:
+    """A cached read whose ratio is the median of rounds alternating with the ceiling."""
+    ratio, own, _, ratios = alternating(
+        stack, path, "/bench/ceiling", seconds=seconds, connections=16, BENCH_TOKEN=token
     )
+    note = "ratio: median of rounds alternating with the ceiling, " + ", ".join(f"{r:.2f}" for r in ratios)
+    result = row(name, own, note)
     result.ratio = round(ratio, 2)
     return result
 
@@ -359,28 +367,33 @@ def main() -> int:
                 "a new max_price filter every request",
             )
         )
+        speed, miss, plain, speeds = alternating(
+            stack,
+            "/api/products/",
+            "/bench/plain/products/",
+            seconds=2 * s,
+            connections=1,
+            threads=1,
+            BENCH_TOKEN=token,
+            BENCH_MODE="distinct",
+        )
         rows.append(
             row(
                 "GET /api/products/ (cache miss, 1 client)",
-                wrk(
-                    stack.url("/api/products/"),
-                    seconds=s,
-                    connections=1,
-                    threads=1,
-                    BENCH_TOKEN=token,
-                    BENCH_MODE="distinct",
-                ),
-                "unloaded latency of a page 1 that is not cached",
+                miss,
+                "unloaded latency of a page 1 that is not cached (a new max_price filter every request); "
+                f"{speed:.2f}x the plain DRF list's request rate (median of rounds alternating with it: "
+                + ", ".join(f"{r:.2f}" for r in speeds)
+                + ")",
             )
         )
-        plain_list = row(
-            "plain DRF: GET /bench/plain/products/ (1 client)",
-            wrk(stack.url("/bench/plain/products/"), seconds=s, connections=1, threads=1, BENCH_TOKEN=token),
-            "a ListAPIView of 20 products: no cache, no validation, simplejwt (shop/api/bench_plain.py)",
+        rows.append(
+            row(
+                "plain DRF: GET /bench/plain/products/ (1 client)",
+                plain,
+                "a ListAPIView of 20 products: no cache, no validation, simplejwt (shop/api/bench_plain.py)",
+            )
         )
-        rows.append(plain_list)
-        miss = rows[-2]
-        miss.note += f"; p50 {miss.p50_ms:.1f} ms against the plain DRF list's {plain_list.p50_ms:.1f} ms"
         rows.append(
             paired_with_ceiling(
                 stack, "GET /api/orders/{id}/ (cache hit)", f"/api/orders/{order_id}/", token, s
