@@ -9,7 +9,6 @@
 
 import json
 from decimal import Decimal
-from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -36,10 +35,8 @@ def write_ceiling(request: HttpRequest) -> HttpResponse:
     """`{"items": [{"product": id, "quantity": n}]}` for the first customer; 201, or 409 when short."""
     from shop.accounts.models import User
     from shop.catalog.models import Product
-    from shop.invoices.models import Invoice
-    from shop.notifications.models import EmailKind, EmailNotification
     from shop.orders.models import Order, OrderItem, OrderStatus, OrderStatusChange
-    from shop.orders.outbox import enqueue_order_placed
+    from shop.orders.outbox import record_order_placed
 
     lines = {line["product"]: line["quantity"] for line in json.loads(request.body)["items"]}
     user = User.objects.filter(is_staff=False).order_by("pk").first()
@@ -65,14 +62,5 @@ def write_ceiling(request: HttpRequest) -> HttpResponse:
             for product in products
         )
         OrderStatusChange.objects.create(order=order, to_status=OrderStatus.PENDING, changed_by=user)
-        now = order.created_at
-        Invoice.objects.create(order=order, enqueued_at=now)
-        EmailNotification.objects.create(
-            order=order,
-            kind=EmailKind.ORDER_CONFIRMATION,
-            recipient=user.email,
-            subject=f"order #{order.pk} confirmed",
-            enqueued_at=now,
-        )
-        transaction.on_commit(partial(enqueue_order_placed, order.pk, stamped=True))
+        record_order_placed(order)  # the invoice and e-mail rows, stamped; one publish after commit
     return JsonResponse({"id": order.pk}, status=201)

@@ -21,7 +21,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from shop.catalog.models import Product
 from shop.invoices.models import Invoice
 from shop.invoices.tasks import generate_invoice_task
-from shop.notifications.models import EmailKind, EmailNotification
+from shop.notifications.services import confirmation_for
 from shop.notifications.tasks import send_order_confirmation_task
 from shop.orders.models import Order, OrderItem, OrderStatus, OrderStatusChange
 
@@ -85,13 +85,7 @@ class PlainOrderSerializer(serializers.ModelSerializer):
         OrderStatusChange.objects.create(order=order, to_status=OrderStatus.PENDING, changed_by=user)
         now = timezone.now()
         Invoice.objects.create(order=order, enqueued_at=now)
-        EmailNotification.objects.create(
-            order=order,
-            kind=EmailKind.ORDER_CONFIRMATION,
-            recipient=user.email,
-            subject=f"order #{order.pk} confirmed",
-            enqueued_at=now,
-        )
+        confirmation_for(order, enqueued_at=now)
         transaction.on_commit(lambda: generate_invoice_task.delay(order_id=order.pk))
         transaction.on_commit(lambda: send_order_confirmation_task.delay(order_id=order.pk))
         return order
