@@ -3,10 +3,8 @@ they answer, the embedded defaults otherwise. Tests that need a real service say
 (`postgres`, `memcached`, `redis`) and are skipped, naming the service, when it is missing, or fail
 when REQUIRE_SERVICES=1 (CI)."""
 
+import os
 import socket
-
-from .base import *  # noqa: F403
-from .base import CACHES, env, raising_cache
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -17,24 +15,21 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
+# A service found at its usual port is configured exactly as the environment variable would (and
+# as CI does): the same connection age, health checks, pool and timeouts.
+if not os.environ.get("DATABASE_URL") and _reachable("127.0.0.1", 5432):
+    os.environ["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/shop"
+if not os.environ.get("MEMCACHED_LOCATION") and _reachable("127.0.0.1", 11211):
+    os.environ["MEMCACHED_LOCATION"] = "127.0.0.1:11211"
+
+from .base import *  # noqa: E402, F403
+from .base import CACHES, env, raising_cache  # noqa: E402
+
 SECRET_KEY = "test-only-not-a-secret-but-long-enough-for-hs256"
 DEBUG = False
 OPENAPI_VALIDATE_RESPONSES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-if "DATABASE_URL" not in env and _reachable("127.0.0.1", 5432):
-    DATABASES = {"default": env.db_url_config("postgres://postgres@127.0.0.1:5432/shop")}
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-
-if not MEMCACHED_LOCATION and _reachable("127.0.0.1", 11211):  # noqa: F405
-    MEMCACHED_LOCATION = ["127.0.0.1:11211"]
-    CACHES = {
-        "default": {
-            "BACKEND": "shop.api.cache.FailOpenPyMemcacheCache",
-            "LOCATION": MEMCACHED_LOCATION,
-            "OPTIONS": {"use_pooling": True, "ignore_exc": True, "connect_timeout": 0.2, "timeout": 0.2},
-        }
-    }
 CACHES["default"]["KEY_PREFIX"] = "shop-test"
 CACHES["throttle"] = CACHES["invalidation"] = raising_cache(CACHES["default"])
 
