@@ -10,6 +10,9 @@ Every token carries a fingerprint of the password hash it was issued under (simp
 refused, so a password change, through the API, the admin or `set_password`, ends every session
 that was opened before it."""
 
+import functools
+
+from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.settings import api_settings
@@ -20,6 +23,10 @@ from .recent_tokens import recent_tokens
 
 
 class CachedJWTAuthentication(JWTAuthentication):
+    def __init__(self) -> None:
+        # simplejwt's looks the user model up in the app registry; DRF makes one of these per request
+        self.user_model = _user_model()
+
     def authenticate(self, request):
         """simplejwt's, with the tokens verified in the last TOKEN_CACHE_SECONDS remembered."""
         header = self.get_header(request)
@@ -51,3 +58,8 @@ class CachedJWTAuthentication(JWTAuthentication):
         if validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
             raise InvalidToken("The password has changed since this token was issued.")
         return user
+
+
+@functools.cache
+def _user_model():
+    return get_user_model()

@@ -10,12 +10,12 @@ Memcached being down or slow reads as a miss (pymemcache `ignore_exc` and short 
 backend below logs a warning when it gives up on a server.
 """
 
+import functools
 import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.memcached import PyMemcacheCache
@@ -69,6 +69,21 @@ class PinnedHashClient(HashClient):
             raise MemcacheError(f"{client.server[0]}:{client.server[1]} is marked down")
         return client
 
+    def get_many(self, keys, gets=False, *args, **kwargs):
+        """With one server, every key goes to it in one call: no batching of the keys by server
+        (about 2 % of a cached read's CPU, py-spy). The server's client checks every key, and a
+        server marked down reads as a miss, or raises, exactly as in the stock batching."""
+        if len(self.clients) != 1 or not keys:
+            return super().get_many(keys, gets, *args, **kwargs)
+        keys = list(keys)
+        for key in keys[1:]:  # an illegal key raises here, as in the stock batching
+            check_key_helper(key, self.allow_unicode_keys, self.key_prefix)
+        client = self._get_client(keys[0])
+        if client is None:
+            return {}
+        fetch = client.gets_many if gets else client.get_many
+        return self._safely_run_func(client, fetch, {}, keys, *args, **kwargs)
+
     def _mark_failed_server(self, server) -> None:
         logger.warning("event=cache_unavailable server=%s:%s action=serve_from_database", *server)
         super()._mark_failed_server(server)
@@ -107,10 +122,10 @@ def _fresh_version() -> int:
     return _last_version
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(NamedTuple):
     """The versions a body is (to be) stored under, and when they were read (before the database
-    was: what a lag is counted from)."""
+    was: what a lag is counted from). A named tuple: made twice per cached read, where a frozen
+    dataclass's `__init__` costs several times as much."""
 
     versions: tuple[int, ...]
     at: float
@@ -212,7 +227,7 @@ def entity_tag(key: str, versions: tuple[int, ...]) -> str:
 
 def none_match(request: HttpRequest, etag: str) -> bool:
     """Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 section 13.1.2) or is `*`."""
-    header = request.headers.get("If-None-Match")
+    header = request.META.get("HTTP_IF_NONE_MATCH")
     if not header:
         return False
     tags = parse_etags(header)
@@ -236,24 +251,35 @@ def mark_cached(response: HttpResponse, *, hit: bool, etag: str) -> HttpResponse
 
 def not_modified(etag: str, *, view: str) -> HttpResponse:
     """304: the client's copy is current. The same validators and caching headers as a 200."""
-    CACHE_LOOKUPS.labels(view, "not_modified").inc()
+    _lookups(view, "not_modified").inc()
     return _validated(HttpResponseNotModified(), etag)
 
 
+@functools.cache
+def _lookups(view: str, result: str):
+    """The counter's child for a view (a name in the code) and an outcome, looked up once."""
+    return CACHE_LOOKUPS.labels(view, result)
+
+
 def cached_json(body: bytes, *, view: str, etag: str) -> HttpResponse:
-    CACHE_LOOKUPS.labels(view, "hit").inc()
-    return mark_cached(HttpResponse(body, content_type="application/json"), hit=True, etag=etag)
+    """A hit: the headers of `mark_cached`, set directly on a response that has none yet."""
+    _lookups(view, "hit").inc()
+    return HttpResponse(body, content_type="application/json", headers=_hit_headers(etag))
+
+
+def _hit_headers(etag: str) -> dict[str, str]:
+    return {"X-Cache": "HIT", "ETag": etag, "Cache-Control": "private", "Vary": "Authorization"}
 
 
 def fresh_json(body: bytes, *, view: str, etag: str) -> HttpResponse:
     """A body rendered by the view itself (a miss) and already stored."""
-    CACHE_LOOKUPS.labels(view, "miss").inc()
+    _lookups(view, "miss").inc()
     return mark_cached(HttpResponse(body, content_type="application/json"), hit=False, etag=etag)
 
 
 def store_after_render(response, store: Callable[[bytes], None], *, view: str, etag: str):
     """Stores the final bytes of a 200 response once DRF has rendered it."""
-    CACHE_LOOKUPS.labels(view, "miss").inc()
+    _lookups(view, "miss").inc()
 
     def callback(rendered):
         if rendered.status_code == 200:

@@ -173,6 +173,13 @@ def _body_problem(body: bytes, content_type: str, media_types: tuple[str, ...]) 
     return Problem(status=400, code=ApiErrorCode.PARSE_ERROR, detail=reason) if reason else None
 
 
+@functools.cache
+def _meta_key(header: str) -> str:
+    """Where WSGI puts a header (the spec's header parameters: a bounded set of names)."""
+    name = header.upper().replace("-", "_")
+    return name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{name}"
+
+
 def _auth_shape(value: str) -> str:
     """What request validation can see of an Authorization header: its scheme, not the secret."""
     return value.split(" ", 1)[0] + " <credentials>" if value else ""
@@ -248,7 +255,9 @@ class OpenAPIValidationMiddleware:
             )
 
         try:
-            body = request.body
+            # Django reads no body without a Content-Length (its stream is then empty): a GET
+            # is spared the read.
+            body = request.body if request.META.get("CONTENT_LENGTH", "0") not in ("", "0") else b""
             query = tuple((k, v) for k, values in request.GET.lists() for v in values)
         except (RequestDataTooBig, TooManyFieldsSent) as exc:
             return bad_request(request, exc)  # answered here too, where DEBUG would show a page
@@ -259,10 +268,11 @@ class OpenAPIValidationMiddleware:
             if problem is not None:
                 return problem.response()
 
+        meta = request.META  # what `request.headers` would be built from, on every request
         headers = tuple(
-            (name, request.headers[name]) for name in route.header_params[method] if name in request.headers
+            (name, meta[key]) for name in route.header_params[method] if (key := _meta_key(name)) in meta
         )
-        authorization = _auth_shape(request.headers.get("Authorization", ""))
+        authorization = _auth_shape(meta.get("HTTP_AUTHORIZATION", ""))
         if authorization:
             headers += (("Authorization", authorization),)
 

@@ -24,9 +24,22 @@ CATALOG_VERSION = "catalog:products:version"
 STOCK_VERSION = "catalog:stock:version"
 
 
+_LIST_KEYS_MAX = 1024
+_list_keys: dict[str, str] = {}  # the raw query string -> its key: a hit skips parsing and hashing
+
+
 def _list_key(request: HttpRequest) -> str:
-    normalized = urlencode(sorted((k, v) for k, values in request.GET.lists() for v in values))
-    return hashed_key("catalog:products:list", normalized)
+    """The key of the normalized query (its parameters sorted), so that equivalent query strings
+    share a page; remembered per raw query string (bounded: emptied when full)."""
+    query = request.META.get("QUERY_STRING", "")
+    key = _list_keys.get(query)
+    if key is None:
+        normalized = urlencode(sorted((k, v) for k, values in request.GET.lists() for v in values))
+        key = hashed_key("catalog:products:list", normalized)
+        if len(_list_keys) >= _LIST_KEYS_MAX:
+            _list_keys.clear()
+        _list_keys[query] = key
+    return key
 
 
 def _stock_lag(stored: Stamp, current: Stamp) -> bool:

@@ -92,5 +92,10 @@ def test_each_request_gets_its_own_copy_of_the_user(client_for, alice):
     (raw_token,) = list(recent_tokens._entries)
     first, _ = recent_tokens.get(raw_token)
     first.email = "changed@example.com"
+    first._state.adding = True
+    first._state.fields_cache["cached"] = object()
     second, _ = recent_tokens.get(raw_token)
     assert second.email == "alice@example.com" and second is not first
+    assert second._state is not first._state and second._state.adding is False
+    assert "cached" not in second._state.fields_cache and second._state.db == "default"
+    assert second.pk == alice.pk and second.password == alice.password

@@ -35,6 +35,8 @@ def test_first_read_misses_second_hits_with_the_same_body(client, lamp):
     for response in (first, second):
         assert "private" in response["Cache-Control"]
         assert "Authorization" in response["Vary"]
+    validators = ("ETag", "Cache-Control", "Vary", "Content-Type")
+    assert [first[name] for name in validators] == [second[name] for name in validators]
 
 
 def test_the_key_is_the_normalized_query(client, lamp):
@@ -42,6 +44,22 @@ def test_the_key_is_the_normalized_query(client, lamp):
     assert client.get("/api/products/?page_size=5&category=home")["X-Cache"] == "HIT"
     assert client.get("/api/products/?page_size=6&category=home")["X-Cache"] == "MISS"
     assert client.get("/api/products/?category=books")["X-Cache"] == "MISS"
+
+
+def test_the_keys_remembered_per_query_string_are_bounded_and_equal_the_computed_ones(
+    client, lamp, monkeypatch
+):
+    from shop.catalog import cache as catalog_cache
+
+    monkeypatch.setattr(catalog_cache, "_LIST_KEYS_MAX", 3)
+    monkeypatch.setattr(catalog_cache, "_list_keys", {})
+    for size in range(1, 8):
+        client.get(f"/api/products/?page_size={size}&category=home")
+        assert 1 <= len(catalog_cache._list_keys) <= 3
+    remembered = dict(catalog_cache._list_keys)
+    catalog_cache._list_keys.clear()
+    assert client.get("/api/products/?category=home&page_size=7")["X-Cache"] == "HIT"  # the same key
+    assert set(remembered.values()) & set(catalog_cache._list_keys.values())
 
 
 def test_a_huge_query_string_still_caches(client, lamp):

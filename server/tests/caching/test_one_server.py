@@ -1,0 +1,77 @@
+"""One Memcached server, the common case: `PinnedHashClient.get_many` sends every key to it in one
+call instead of batching the keys by server. It must answer exactly what pymemcache's own
+HashClient answers: the same values, the same miss while the server is down or marked down, the
+same exception for an illegal key or (without `ignore_exc`) a server that is down."""
+
+import pytest
+from pymemcache.client.hash import HashClient
+from pymemcache.exceptions import MemcacheError, MemcacheIllegalInputError
+
+from contract_tests.services import memcached
+from shop.api.cache import PinnedHashClient
+
+pytestmark = pytest.mark.memcached
+
+
+@pytest.fixture
+def server():
+    daemon = memcached()
+    daemon.start()
+    yield daemon
+    daemon.stop()
+
+
+def clients(server, *, ignore_exc: bool) -> list[HashClient]:
+    options = {
+        "use_pooling": True,
+        "ignore_exc": ignore_exc,
+        "connect_timeout": 0.2,
+        "timeout": 0.2,
+        "retry_attempts": 1,
+        "retry_timeout": 0,
+        "dead_timeout": 60,
+    }
+    return [cls([("127.0.0.1", server.port)], **options) for cls in (HashClient, PinnedHashClient)]
+
+
+def outcome(call, *args):
+    try:
+        return call(*args)
+    except Exception as exc:  # the type is what both must agree on
+        return type(exc)
+
+
+def test_a_get_many_is_one_call_and_answers_what_the_stock_client_answers(server, monkeypatch):
+    stock, pinned = clients(server, ignore_exc=False)
+    stock.set_many({"a": b"1", "b": b"2"}, noreply=False)  # stored before anyone reads
+    calls = []
+    (only,) = pinned.clients.values()
+    monkeypatch.setattr(only, "get_many", lambda keys: calls.append(keys) or {"a": b"1", "b": b"2"})
+    assert pinned.get_many(["a", "b", "absent"]) == {"a": b"1", "b": b"2"}
+    assert calls == [["a", "b", "absent"]]
+    monkeypatch.undo()
+    for keys in (["a", "b", "absent"], ("a",), [], iter(["b", "a"])):
+        keys = list(keys)
+        assert pinned.get_many(keys) == stock.get_many(keys)
+    assert pinned.gets_many(["a", "absent"]).keys() == stock.gets_many(["a", "absent"]).keys() == {"a"}
+
+
+def test_an_illegal_key_raises_as_in_the_stock_client_wherever_it_is(server):
+    stock, pinned = clients(server, ignore_exc=True)
+    for keys in (["bad key", "a"], ["a", "bad key"], ["a", "b" * 251]):
+        assert outcome(pinned.get_many, keys) is outcome(stock.get_many, keys) is MemcacheIllegalInputError
+
+
+@pytest.mark.parametrize("ignore_exc", [True, False])
+def test_a_server_that_is_down_reads_as_a_miss_or_raises_as_in_the_stock_client(server, ignore_exc):
+    stock, pinned = clients(server, ignore_exc=ignore_exc)
+    for client in (stock, pinned):
+        client.set("a", b"1", noreply=False)  # each holds a pooled connection, now cut
+    server.stop()
+    first = [outcome(client.get_many, ["a", "b"]) for client in (stock, pinned)]
+    assert first[0] == first[1]
+    assert first[0] == {} if ignore_exc else issubclass(first[0], (OSError, MemcacheError))
+    # Once its retries are spent the server is marked down: a miss, or (strict) an error.
+    later = [outcome(pinned.get_many, ["a", "b"]) for _ in range(6)]
+    assert later[-1] == ({} if ignore_exc else MemcacheError)
+    assert pinned._dead_clients
