@@ -3,7 +3,9 @@ ceiling measured in the same run (Django plus one Memcached read, no auth, no va
 
     python contract_tests/bench/run.py [--scale 1000] [--seconds 10]
 
-Prints a table (req/s, p50, p99, errors, ratio to the ceiling) and writes it as JSON to
+Prints a table (req/s, p50, p99, errors, ratio to the ceiling; for the reads measured in rounds
+alternating with the ceiling, also the ratio of the web processes' CPU per request, which the
+VM's drifting speed moves far less) and writes it as JSON to
 build/bench/bench-<scale>.json. The stack runs with production settings and response validation
 off, as in production; request validation stays on.
 """
@@ -15,6 +17,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -43,6 +46,7 @@ class Row:
     errors: int
     requests: int
     ratio: float = 0.0
+    cpu_ratio: float = 0.0  # CPU per request of the reference / of this row
     note: str = ""
 
 
@@ -84,46 +88,91 @@ def row(name: str, measured: dict, note: str = "") -> Row:
 
 def markdown_table(rows: list[Row]) -> str:
     lines = [
-        "| what | req/s | p50 ms | p99 ms | errors | ratio to ceiling |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| what | req/s | p50 ms | p99 ms | errors | ratio to ceiling | CPU ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     lines += [
         f"| {r.name} | {r.requests_per_s:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} "
-        f"| {r.ratio:.2f} |"
+        f"| {r.ratio:.2f} | {f'{r.cpu_ratio:.2f}' if r.cpu_ratio else ''} |"
         for r in rows
     ]
     return "\n".join(lines)
 
 
-def alternating(
-    stack, path: str, reference: str, *, seconds: int, rounds: int = 3, **wrk_args
-) -> tuple[float, dict, dict, list[float]]:
+def web_cpu_seconds(stack) -> float:
+    """CPU time (user + system) used so far by the web processes (gunicorn's master and workers:
+    the session of `server/bin/web`). Unlike a request rate, it does not move when the VM lends
+    the cores to someone else, so a ratio of CPU per request is the steadier measure of cost."""
+    session, total = stack.processes["web"].pid, 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) == session:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Alternated:
+    """`path` measured against `reference` in alternating rounds (medians of the rounds)."""
+
+    ratio: float  # request rate of path / of reference
+    own: dict
+    reference: dict
+    ratios: list[float]
+    cpu_us: float  # web CPU per request of path
+    reference_cpu_us: float
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.reference_cpu_us / self.cpu_us
+
+
+def alternating(stack, path: str, reference: str, *, seconds: int, rounds: int = 3, **wrk_args) -> Alternated:
     """`path` against `reference` on a shared VM whose speed drifts by half within minutes: the two
     alternate `rounds` times (each a third of `seconds`, after a 2 s warm-up of each: the first
     seconds after a change of path run slow), each round's ratio of request rates taken next to
-    its own reference. Returns the median ratio, the median round's measurements of both, and all
-    the ratios."""
+    its own reference. Also measures the web processes' CPU per request of each (median of the
+    rounds)."""
     for warm_up in (reference, path):
         wrk(stack.url(warm_up), seconds=2, **wrk_args)
-    measured = []
+    measured, cpu = [], {path: [], reference: []}
+
+    def measure(target: str) -> dict:
+        before = web_cpu_seconds(stack)
+        result = wrk(stack.url(target), seconds=max(2, seconds // rounds), **wrk_args)
+        cpu[target].append((web_cpu_seconds(stack) - before) * 1e6 / max(1, result["requests"]))
+        return result
+
     for _ in range(rounds):
-        ref = wrk(stack.url(reference), seconds=max(2, seconds // rounds), **wrk_args)
-        own = wrk(stack.url(path), seconds=max(2, seconds // rounds), **wrk_args)
+        ref = measure(reference)
+        own = measure(path)
         rate = own["requests"] / own["duration_us"]
         measured.append((rate / (ref["requests"] / ref["duration_us"]), own, ref))
     measured.sort(key=lambda entry: entry[0])
     ratio, own, ref = measured[len(measured) // 2]
-    return ratio, own, ref, [entry[0] for entry in measured]
+    ratios = [entry[0] for entry in measured]
+    own_cpu, ref_cpu = statistics.median(cpu[path]), statistics.median(cpu[reference])
+    return Alternated(ratio, own, ref, ratios, own_cpu, ref_cpu)
 
 
 def paired_with_ceiling(stack, name: str, path: str, token: str, seconds: int) -> Row:
     """A cached read whose ratio is the median of rounds alternating with the ceiling."""
-    ratio, own, _, ratios = alternating(
-        stack, path, "/bench/ceiling", seconds=seconds, connections=16, BENCH_TOKEN=token
+    paired = alternating(stack, path, "/bench/ceiling", seconds=seconds, connections=16, BENCH_TOKEN=token)
+    note = (
+        "ratio: median of rounds alternating with the ceiling, "
+        + ", ".join(f"{r:.2f}" for r in paired.ratios)
+        + f"; web CPU per request {paired.cpu_us:.0f} us against the ceiling's "
+        f"{paired.reference_cpu_us:.0f} us: {paired.cpu_ratio:.2f}"
     )
-    note = "ratio: median of rounds alternating with the ceiling, " + ", ".join(f"{r:.2f}" for r in ratios)
-    result = row(name, own, note)
-    result.ratio = round(ratio, 2)
+    result = row(name, paired.own, note)
+    result.ratio = round(paired.ratio, 2)
+    result.cpu_ratio = round(paired.cpu_ratio, 2)
     return result
 
 
@@ -367,7 +416,7 @@ def main() -> int:
                 "a new max_price filter every request",
             )
         )
-        speed, miss, plain, speeds = alternating(
+        versus_plain = alternating(
             stack,
             "/api/products/",
             "/bench/plain/products/",
@@ -380,17 +429,19 @@ def main() -> int:
         rows.append(
             row(
                 "GET /api/products/ (cache miss, 1 client)",
-                miss,
+                versus_plain.own,
                 "unloaded latency of a page 1 that is not cached (a new max_price filter every request); "
-                f"{speed:.2f}x the plain DRF list's request rate (median of rounds alternating with it: "
-                + ", ".join(f"{r:.2f}" for r in speeds)
-                + ")",
+                f"{versus_plain.ratio:.2f}x the plain DRF list's request rate (median of rounds alternating "
+                "with it: "
+                + ", ".join(f"{r:.2f}" for r in versus_plain.ratios)
+                + f"); web CPU per request {versus_plain.cpu_us:.0f} us against its "
+                f"{versus_plain.reference_cpu_us:.0f} us",
             )
         )
         rows.append(
             row(
                 "plain DRF: GET /bench/plain/products/ (1 client)",
-                plain,
+                versus_plain.reference,
                 "a ListAPIView of 20 products: no cache, no validation, simplejwt (shop/api/bench_plain.py)",
             )
         )
