@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
+from django.http.request import HttpHeaders
 from django.utils.http import parse_header_parameters
 from openapi_core.contrib.django import DjangoOpenAPIResponse
 from openapi_core.datatypes import RequestParameters
@@ -173,13 +174,6 @@ def _body_problem(body: bytes, content_type: str, media_types: tuple[str, ...]) 
     return Problem(status=400, code=ApiErrorCode.PARSE_ERROR, detail=reason) if reason else None
 
 
-@functools.cache
-def _meta_key(header: str) -> str:
-    """Where WSGI puts a header (the spec's header parameters: a bounded set of names)."""
-    name = header.upper().replace("-", "_")
-    return name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{name}"
-
-
 def _auth_shape(value: str) -> str:
     """What request validation can see of an Authorization header: its scheme, not the secret."""
     return value.split(" ", 1)[0] + " <credentials>" if value else ""
@@ -270,7 +264,9 @@ class OpenAPIValidationMiddleware:
 
         meta = request.META  # what `request.headers` would be built from, on every request
         headers = tuple(
-            (name, meta[key]) for name in route.header_params[method] if (key := _meta_key(name)) in meta
+            (name, meta[key])
+            for name in route.header_params[method]
+            if (key := HttpHeaders.to_wsgi_name(name)) in meta
         )
         authorization = _auth_shape(meta.get("HTTP_AUTHORIZATION", ""))
         if authorization:
