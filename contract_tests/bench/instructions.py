@@ -166,11 +166,11 @@ def main() -> int:
         conn.execute(f'CREATE DATABASE "{database}"')
     try:
         subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, cwd=SERVER, check=True)
-        subprocess.run(
-            [*manage, "shell", "-c", "from shop.accounts.models import User; User.objects.create_user("
-             "'alice', 'alice@example.com', 'instructions-only')"],
-            env=env, cwd=SERVER, check=True,
-        )  # fmt: skip
+        create_customer = (
+            "from shop.accounts.models import User; "
+            "User.objects.create_user('alice', 'alice@example.com', 'instructions-only')"
+        )
+        subprocess.run([*manage, "shell", "-c", create_customer], env=env, cwd=SERVER, check=True)
         subprocess.run(
             [*manage, "seed_bench", "--products", "1000", "--orders", "20"], env=env, cwd=SERVER, check=True
         )
