@@ -8,6 +8,15 @@ import uuid
 from gunicorn import util
 from prometheus_client import multiprocess
 
+# What a client may say about the path and the scheme. No header may set SCRIPT_NAME or PATH_INFO
+# (gunicorn's default takes them from any address in `forwarded_allow_ips`, loopback included, and
+# a prefix then moved the path Django routes on), and a header name with an underscore is
+# dropped, as nginx does. `X-Forwarded-Proto` counts only from FORWARDED_ALLOW_IPS (gunicorn reads
+# that variable; default: loopback, a proxy on the same host): the scheme Django sees is the one
+# gunicorn decided, never a header Django reads itself.
+forwarder_headers = ""
+header_map = "drop"
+
 
 def child_exit(server, worker) -> None:
     """A gunicorn worker that exits leaves its metric files behind: its counters still count,

@@ -18,6 +18,7 @@ class FieldCode(StrEnum):
 
     REQUIRED = "required"
     INVALID = "invalid"
+    REPEATED = "repeated"
     UNIQUE = "unique"
     MAX_VALUE = "max_value"
     DOES_NOT_EXIST = "does_not_exist"

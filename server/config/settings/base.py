@@ -62,6 +62,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# The API is served at the root (the contract's only server is "/"). A SCRIPT_NAME in the WSGI
+# environment (a header a proxy passed on) would otherwise prefix every link Django builds,
+# pagination links in pages cached for every client included.
+FORCE_SCRIPT_NAME = ""
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

@@ -34,8 +34,9 @@ if _errors:
 # Work goes to the broker, always: an environment that asked for eager tasks is not production.
 CELERY_TASK_ALWAYS_EAGER = False
 
-# Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto: gunicorn trusts the header only
+# from FORWARDED_ALLOW_IPS and sets the request's scheme from it (config/gunicorn.py). Django's
+# SECURE_PROXY_SSL_HEADER is not set: it would trust the header from every client.
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

@@ -6,6 +6,7 @@ the wrong statuses, and crashes on bodies that are not UTF-8."""
 import codecs
 import functools
 import json
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -17,13 +18,23 @@ from openapi_core.contrib.django import DjangoOpenAPIResponse
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from shop.errors import FieldError, invalid_fields_detail
+from shop.errors import FieldCode, FieldError, invalid_fields_detail
 
 from .contract_errors import is_missing_credentials, request_field_errors
 from .error_codes import ApiErrorCode
 from .problems import PROBLEM_CONTENT_TYPE, problem_response
-from .spec import closed_openapi, documented_codes, match_route, openapi, resolve_ref, spec_document
+from .spec import (
+    closed_openapi,
+    documented_codes,
+    match_route,
+    normal_query_value,
+    openapi,
+    resolve_ref,
+    spec_document,
+)
 from .views import bad_request, documentation_paths
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 # No body of the contract nests deeper than 3 levels; anything past this is refused before a
@@ -199,8 +210,13 @@ def validate_request(spec_request: SpecRequest) -> Problem | None:
     )
 
 
-@functools.lru_cache(maxsize=4096)
-def validate_bodyless_request(
+# A request is remembered only when its path, query and headers are this short together: an
+# anonymous client sending long, ever-different query strings or If-None-Match values must not be
+# able to fill a process's memory with them (4,096 entries of at most 1 KiB of input each).
+MEMO_MAX_INPUT = 1024
+
+
+def _verdict(
     method: str,
     path: str,
     path_pattern: str,
@@ -208,9 +224,6 @@ def validate_bodyless_request(
     query: tuple[tuple[str, str], ...],
     headers: tuple[tuple[str, str], ...],
 ) -> Problem | None:
-    """`validate_request`, remembered: a request without a body is judged by its path, query and
-    the few headers the contract reads, so the same inputs always get the same verdict. This keeps
-    validation (about 2 ms in openapi-core) off the hot read paths; memory stays bounded."""
     return validate_request(
         SpecRequest(
             method=method,
@@ -223,18 +236,87 @@ def validate_bodyless_request(
     )
 
 
+_remembered_verdict = functools.lru_cache(maxsize=4096)(_verdict)
+
+
+def validate_bodyless_request(
+    method: str,
+    path: str,
+    path_pattern: str,
+    path_params: tuple[tuple[str, str], ...],
+    query: tuple[tuple[str, str], ...],
+    headers: tuple[tuple[str, str], ...],
+) -> Problem | None:
+    """`validate_request` for a request without a body, judged by its path, query and the few
+    headers the contract reads: the same inputs always get the same verdict, so a short request's
+    is remembered. This keeps validation (about 2 ms in openapi-core) off the hot read paths."""
+    size = len(path) + sum(len(k) + len(v) for k, v in query) + sum(len(k) + len(v) for k, v in headers)
+    judge = _remembered_verdict if size <= MEMO_MAX_INPUT else _verdict
+    return judge(method, path, path_pattern, path_params, query, headers)
+
+
+def _repeated_parameters(query: tuple[tuple[str, str], ...], kinds: dict[str, str]) -> Problem | None:
+    """Every query parameter of the contract takes one value (none is an array): a repeat is
+    refused, so that nothing downstream can read another value than the one validated."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for name, _ in query:
+        if name in seen and kinds.get(name, "list") != "list" and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    if not repeated:
+        return None
+    errors = tuple(FieldError.at(name, FieldCode.REPEATED, "Send this parameter once.") for name in repeated)
+    return Problem(
+        status=400,
+        code=ApiErrorCode.VALIDATION_ERROR,
+        detail=invalid_fields_detail(len(errors)),
+        errors=errors,
+    )
+
+
+def contract_query(query: tuple[tuple[str, str], ...], kinds: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The query as the contract validated it: its parameters only (unknown ones are ignored by
+    every view), each value in its normal spelling, sorted. Two queries the views answer alike
+    have the same contract query: what cache keys are built from."""
+    return tuple(
+        sorted((name, normal_query_value(kinds[name], value)) for name, value in query if name in kinds)
+    )
+
+
+def routed_path(request: HttpRequest) -> str:
+    """The path Django resolves a view from: what the contract must match."""
+    return request.path_info
+
+
+class UncheckedApiRequest(AssertionError):
+    """An `/api/` view was about to run for a request the contract never judged (a route that
+    Django resolves and the contract does not match): refused, never let through unchecked."""
+
+
 class OpenAPIValidationMiddleware:
+    """Judges every request to a contract path; fails closed for the rest of `/api/`.
+
+    Operations are matched on `path_info`, the path Django routes on (what a `SCRIPT_NAME` prefix
+    leaves), so no prefix can make a request reach a view by a path the contract does not see.
+    A request that reaches an `/api/` view without a verdict (`process_view`) is a bug in this
+    match: it is answered 500 and logged, and in tests the assertion fails loudly."""
+
     def __init__(self, get_response):
         self.get_response = get_response
         self.validate_responses = settings.OPENAPI_VALIDATE_RESPONSES
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.get_host()  # a Host outside ALLOWED_HOSTS is refused (handler400) before anything else
-        path = request.path
+        path = routed_path(request)
         matched = match_route(path)
         if matched is None:
-            if path.startswith(API_PREFIX) and path not in documentation_paths():
-                return problem_response(status=404, code=ApiErrorCode.NOT_FOUND, detail="No such endpoint.")
+            if path.startswith(API_PREFIX):
+                if path not in documentation_paths():
+                    return problem_response(
+                        status=404, code=ApiErrorCode.NOT_FOUND, detail="No such endpoint."
+                    )
+                request.contract_checked = True  # Swagger UI and Redoc: pages about the contract
             return self.get_response(request)
 
         route, path_params = matched
@@ -255,6 +337,10 @@ class OpenAPIValidationMiddleware:
             query = tuple((k, v) for k, values in request.GET.lists() for v in values)
         except (RequestDataTooBig, TooManyFieldsSent) as exc:
             return bad_request(request, exc)  # answered here too, where DEBUG would show a page
+        query_kinds = route.query_params[method]
+        problem = _repeated_parameters(query, query_kinds)
+        if problem is not None:
+            return problem.response()
         media_types = route.body_media_types[method]
         content_type = request.META.get("CONTENT_TYPE", "")
         if media_types and (body or content_type):
@@ -293,10 +379,22 @@ class OpenAPIValidationMiddleware:
         if problem is not None:
             return problem.response()
 
+        request.contract_checked = True
+        request.contract_query = contract_query(query, query_kinds)
         response = self.get_response(request)
         if self.validate_responses:
             self._check_response(spec_request(), response)
         return response
+
+    def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:
+        if request.path_info.startswith(API_PREFIX) and not getattr(request, "contract_checked", False):
+            logger.error("event=unchecked_api_request path=%s", request.path_info[:200])
+            if self.validate_responses:  # tests, CI, DEBUG: a failure that cannot go unseen
+                raise UncheckedApiRequest(f"{request.method} {request.path_info} reached a view unchecked")
+            return problem_response(
+                status=500, code=ApiErrorCode.SERVER_ERROR, detail="The request could not be checked."
+            )
+        return None
 
     def _check_response(self, spec_request: SpecRequest, response: HttpResponse) -> None:
         media_type = _media_type(response.get("Content-Type", ""))

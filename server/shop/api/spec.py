@@ -5,6 +5,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import yaml
@@ -30,6 +31,8 @@ class SpecRoute:
     regex: re.Pattern[str]
     body_media_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
     header_params: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # per method, each query parameter with the kind of value it takes (`QUERY_KINDS`)
+    query_params: dict[str, dict[str, str]] = field(default_factory=dict)
     operation_ids: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -195,6 +198,30 @@ def resolve_ref(node: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+# How a query parameter's value is written in its normal form (`normal_query_value`).
+# A parameter of kind `list` may be repeated (an array in the form style); every other one may not.
+QUERY_KINDS = ("integer", "money", "text", "list")
+
+
+def _query_kind(schema: dict[str, Any]) -> str:
+    if schema.get("$ref", "").endswith("/MoneyInput"):
+        return "money"
+    return {"integer": "integer", "array": "list"}.get(resolve_ref(schema).get("type"), "text")
+
+
+def normal_query_value(kind: str, value: str) -> str:
+    """One spelling per value the contract accepted: `01` is `1`, `5` and `5.0` are `5.00`."""
+    if kind == "integer":
+        return str(int(value))
+    if kind == "money":
+        return f"{Decimal(value):.2f}"
+    return value
+
+
+def _parameters(path_item: dict[str, Any], operation: dict[str, Any]) -> list[dict[str, Any]]:
+    return [resolve_ref(p) for p in [*path_item.get("parameters", []), *operation.get("parameters", [])]]
+
+
 @functools.cache
 def spec_routes() -> tuple[SpecRoute, ...]:
     routes = []
@@ -204,23 +231,25 @@ def spec_routes() -> tuple[SpecRoute, ...]:
             for method, operation in path_item.items()
             if method in HTTP_METHODS
         }
+        operations = {method: op for method, op in path_item.items() if method in HTTP_METHODS}
         headers = {
-            method: tuple(
-                param["name"]
-                for param in map(
-                    resolve_ref, [*path_item.get("parameters", []), *operation.get("parameters", [])]
-                )
-                if param["in"] == "header"
-            )
-            for method, operation in path_item.items()
-            if method in HTTP_METHODS
+            method: tuple(p["name"] for p in _parameters(path_item, op) if p["in"] == "header")
+            for method, op in operations.items()
+        }
+        query = {
+            method: {
+                p["name"]: _query_kind(p["schema"]) for p in _parameters(path_item, op) if p["in"] == "query"
+            }
+            for method, op in operations.items()
         }
         operation_ids = {
             method: operation["operationId"]
             for method, operation in path_item.items()
             if method in HTTP_METHODS and "operationId" in operation
         }
-        routes.append(SpecRoute(template, _template_regex(template), media_types, headers, operation_ids))
+        routes.append(
+            SpecRoute(template, _template_regex(template), media_types, headers, query, operation_ids)
+        )
     return tuple(routes)
 
 

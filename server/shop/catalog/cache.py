@@ -1,4 +1,4 @@
-"""The product cache: one list entry per normalized query string and one entry per product (see
+"""The product cache: one list entry per validated query and one entry per product (see
 shop/api/cache.py for why a version-checked body cannot be served stale).
 
 Two kinds of change, versioned apart:
@@ -24,22 +24,11 @@ CATALOG_VERSION = "catalog:products:version"
 STOCK_VERSION = "catalog:stock:version"
 
 
-_LIST_KEYS_MAX = 1024
-_list_keys: dict[str, str] = {}  # the raw query string -> its key: a hit skips parsing and hashing
-
-
-def _list_key(request: HttpRequest) -> str:
-    """The key of the normalized query (its parameters sorted), so that equivalent query strings
-    share a page; remembered per raw query string (bounded: emptied when full)."""
-    query = request.META.get("QUERY_STRING", "")
-    key = _list_keys.get(query)
-    if key is None:
-        normalized = urlencode(sorted((k, v) for k, values in request.GET.lists() for v in values))
-        key = hashed_key("catalog:products:list", normalized)
-        if len(_list_keys) >= _LIST_KEYS_MAX:
-            _list_keys.clear()
-        _list_keys[query] = key
-    return key
+def _list_key(query: tuple[tuple[str, str], ...]) -> str:
+    """The key of the query as the contract validated it (`contract_query`: the contract's
+    parameters only, one spelling per value, sorted): queries the view answers alike share a
+    page, and a parameter the view ignores cannot make a new entry."""
+    return hashed_key("catalog:products:list", urlencode(query))
 
 
 def _stock_lag(stored: Stamp, current: Stamp) -> bool:
@@ -51,13 +40,13 @@ def _stock_lag(stored: Stamp, current: Stamp) -> bool:
 def cached_product_list(request: HttpRequest) -> tuple[bytes | None, Stamp, str]:
     """Returns (the cached body or None, the stamp to store a fresh one with, the ETag of the
     body served: the cached one's, or the fresh one's)."""
-    key = _list_key(request)
+    key = _list_key(request.contract_query)
     body, stamp = bodies.lookup(key, CATALOG_VERSION, STOCK_VERSION, lag=_stock_lag)
     return body, stamp, entity_tag(key, stamp.versions)
 
 
 def store_product_list(request: HttpRequest, stamp: Stamp, body: bytes) -> None:
-    bodies.store(_list_key(request), stamp, body, timeout=settings.PRODUCT_LIST_CACHE_TTL)
+    bodies.store(_list_key(request.contract_query), stamp, body, timeout=settings.PRODUCT_LIST_CACHE_TTL)
 
 
 def _detail_keys(product_id: int) -> tuple[str, str]:
