@@ -56,11 +56,11 @@ def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
     code = SERVER_REFUSALS.get(status, "bad_request")
     request_id = uuid.uuid4().hex  # as django-guid would make one: no request, no id sent to keep
     logging.getLogger("shop.access").warning(
-        "event=refused_by_server status=%s code=%s request_id=%s detail=%r",
+        "event=refused_by_server status=%s code=%s detail=%r",
         status,
         code,
-        request_id,
         mesg[:200],
+        extra={"request_id": request_id},  # the id the client got, in both log formats
     )
     try:
         from shop.api.problems import problem_body  # the app is loaded in the worker by now

@@ -261,12 +261,13 @@ LOGGING = {
     "filters": {
         "security_one_line": {"()": "shop.api.log_filters.SecurityEventsOnOneLine"},
         "request_id": {"()": "shop.api.log_filters.RequestId"},
+        "quoted_arguments": {"()": "shop.api.log_filters.QuotedArguments"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["security_one_line", "request_id"],
+            "filters": ["security_one_line", "request_id", "quoted_arguments"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
