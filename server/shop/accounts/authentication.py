@@ -8,7 +8,8 @@ USER_CACHE_TTL seconds, which bounds how long a change made behind the ORM's bac
 Every token carries a fingerprint of the password hash it was issued under (simplejwt's
 `CHECK_REVOKE_TOKEN` claim). A token whose fingerprint no longer matches the user's password is
 refused, so a password change, through the API, the admin or `set_password`, ends every session
-that was opened before it."""
+that was opened before it. A logout ends its access token the same way: its id is kept on the
+user's row (`logged_out_tokens`) until it expires."""
 
 import functools
 
@@ -57,6 +58,8 @@ class CachedJWTAuthentication(JWTAuthentication):
             raise AuthenticationFailed("User is inactive", code="user_inactive")
         if validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
             raise InvalidToken("The password has changed since this token was issued.")
+        if validated_token.get(api_settings.JTI_CLAIM) in user.logged_out_tokens:
+            raise InvalidToken("This session was logged out.")
         return user
 
 

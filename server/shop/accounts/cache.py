@@ -24,4 +24,8 @@ def store_user(user_id, stamp: Stamp, user: User) -> None:
 
 
 def invalidate_user(user_id) -> None:
-    bodies.bump(_keys(user_id)[1])
+    invalidate_users([user_id])
+
+
+def invalidate_users(user_ids) -> None:
+    bodies.bump(*(_keys(user_id)[1] for user_id in user_ids))

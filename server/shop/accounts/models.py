@@ -1,7 +1,25 @@
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.db import models
 from django.db.models.functions import Lower
+
+
+class UserQuerySet(models.QuerySet):
+    def update(self, **kwargs) -> int:
+        """A bulk update (an admin action, a shell) reaches the caches like `save()` does: each
+        updated user is read again from the database by every process within the bound of a
+        single save (README, "Security"), not after USER_CACHE_TTL."""
+        from .signals import forget_users_on_commit
+
+        user_ids = list(self.values_list("pk", flat=True))
+        rows = super().update(**kwargs)
+        forget_users_on_commit(user_ids)
+        return rows
+
+
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
+    pass
 
 
 class User(AbstractUser):
@@ -16,11 +34,18 @@ class User(AbstractUser):
         error_messages={"unique": "A user with that username already exists."},
     )
     email = models.EmailField("email address", max_length=254)
+    # The access tokens ended by a logout before they expire: {jti: expiry as a Unix time}. Kept on
+    # the row so that the one read that authenticates a request (cached, invalidated on save, like
+    # `is_active`) also says whether its token was logged out; pruned of expired ids at each logout,
+    # so it holds at most the logouts of one access token lifetime.
+    logged_out_tokens = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
+
+    objects = UserManager()
 
     def __str__(self) -> str:
         return self.username

@@ -47,8 +47,12 @@ class RecentTokens:
                 self._entries.popitem(last=False)
 
     def forget_user(self, user_id) -> None:
+        self.forget_users([user_id])
+
+    def forget_users(self, user_ids) -> None:
+        user_ids = set(user_ids)
         with self._lock:
-            for raw_token in [key for key, (_, user, _) in self._entries.items() if user.pk == user_id]:
+            for raw_token in [key for key, (_, user, _) in self._entries.items() if user.pk in user_ids]:
                 del self._entries[raw_token]
 
     def clear(self) -> None:

@@ -1,5 +1,9 @@
 """Writes on accounts: registration, token refresh and logout, password changes."""
 
+import time
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -123,12 +127,25 @@ def token_pair(*, access: str, refresh: str) -> dict[str, str | int]:
     }
 
 
-def logout_user(*, user: User, refresh: str) -> None:
-    """Blacklists one of the user's refresh tokens."""
+@transaction.atomic
+def logout_user(*, user: User, refresh: str, access: Mapping[str, Any] | None = None) -> None:
+    """Ends a session: blacklists its refresh token and, given the access token the request came
+    with, refuses that too from now on (every process within TOKEN_CACHE_SECONDS: the row's save
+    invalidates the cached user, like a deactivation)."""
     token = _parse_refresh(refresh, kind=DomainError)
     if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
         raise _token_not_valid("The refresh token belongs to another user.", DomainError)
     _revoke(token, user)
+    if access is not None:
+        _end_access_token(user_id=user.pk, jti=access[jwt_settings.JTI_CLAIM], expires=access["exp"])
+
+
+def _end_access_token(*, user_id: int, jti: str, expires: int) -> None:
+    user = User.objects.select_for_update().get(pk=user_id)
+    now = time.time()
+    ended = {known: until for known, until in user.logged_out_tokens.items() if until > now}
+    user.logged_out_tokens = {**ended, jti: expires}
+    user.save(update_fields=["logged_out_tokens"])
 
 
 @transaction.atomic

@@ -71,7 +71,7 @@ class LogoutView(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        logout_user(user=request.user, refresh=serializer.validated_data["refresh"])
+        logout_user(user=request.user, refresh=serializer.validated_data["refresh"], access=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -5,6 +5,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
+
+from shop.errors import FieldCode, FieldError, InvalidInput
 
 from .models import Product
 from .selectors import product_not_found
@@ -52,3 +55,23 @@ def retire_product(*, product_id: int, precondition: Callable[[Product], None] |
         precondition(product)
     product.is_active = False
     product.save(update_fields=["is_active", "updated_at"])
+
+
+@transaction.atomic
+def edit_product(*, product_id: int, data: dict[str, Any], stock_change: int = 0) -> Product:
+    """The Django admin's save: writes only the fields the form changed, and moves the stock by
+    `stock_change` units from what it is now, under the row lock. Never an absolute stock read
+    when the form was opened: units sold since then stay sold. Raises InvalidInput when the change
+    would take the stock below zero."""
+    product = Product.objects.select_for_update().get(pk=product_id)
+    if product.stock + stock_change < 0:
+        message = f"Only {product.stock} units are in stock now: {-stock_change} cannot be removed."
+        raise InvalidInput([FieldError.at("stock_change", FieldCode.INSUFFICIENT_STOCK, message)])
+    for field, value in data.items():
+        setattr(product, field, value)
+    product.full_clean()
+    if stock_change:
+        product.stock = F("stock") + stock_change
+    product.save(update_fields=[*data, *(["stock"] if stock_change else []), "updated_at"])
+    product.refresh_from_db(fields=["stock"])
+    return product
