@@ -8,6 +8,8 @@ import time
 
 from celery import Celery, signals
 
+from shop.api.log_filters import Pairs
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("shop")
@@ -62,12 +64,12 @@ def _count(task, outcome: str) -> None:
     TASK_RUNS.labels(task.name, outcome).inc()
 
 
-def _context(task, task_id=None, kwargs=None) -> str:
+def _context(task, task_id=None, kwargs=None) -> Pairs:
     request = getattr(task, "request", None)
     task_id = task_id or getattr(request, "id", None)
     kwargs = kwargs if kwargs is not None else (getattr(request, "kwargs", None) or {})
-    order = f" order_id={kwargs['order_id']}" if "order_id" in kwargs else ""
-    return f"task={task.name} task_id={task_id}{order}"
+    order = f" order_id={int(kwargs['order_id'])}" if "order_id" in kwargs else ""
+    return Pairs(f"task={task.name} task_id={task_id}{order}")
 
 
 def _adopt_request_id(task) -> None:
@@ -102,7 +104,7 @@ def _log_retry(sender=None, request=None, reason=None, **_):
     exc = getattr(reason, "exc", None) or reason  # celery passes a Retry that wraps the cause
     delay = getattr(reason, "when", None)
     if getattr(request, "is_eager", False):
-        delay = "0s eager=true"  # in-process (eager) tasks are retried at once, whatever the countdown
+        delay = Pairs("0s eager=true")  # in-process (eager) tasks are retried at once, whatever the countdown
     elif isinstance(delay, int | float):
         delay = f"{delay:.2f}s"
     logger.warning(

@@ -40,6 +40,12 @@ PLACEHOLDER = re.compile(r"%(?:%|[-#0 +]*\d*(?:\.\d+)?[a-zA-Z])")
 NEEDS_QUOTES = re.compile(r'[\s"=\\]|[\x00-\x1f\x7f]|^$')
 
 
+class Pairs(str):
+    """`key=value` pairs the project built itself (a task's context): written as they are."""
+
+    __slots__ = ()
+
+
 def _safe(text: str, *, inside_quotes: bool) -> str:
     quoted = json.dumps(text, ensure_ascii=False)
     if inside_quotes:
@@ -69,7 +75,7 @@ def _quoted_arguments(msg: str, args: tuple) -> tuple[str, tuple] | None:
         except StopIteration:
             return None
         conversion = placeholder[-1]
-        if conversion in "sr" and not isinstance(arg, int | float | type(None)):
+        if conversion in "sr" and not isinstance(arg, int | float | type(None) | Pairs):
             text = str(arg) if conversion == "s" else repr(arg)
             pieces.append("%s")
             safe_args.append(_safe(text, inside_quotes=inside))

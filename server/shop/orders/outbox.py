@@ -24,6 +24,7 @@ from django.utils import timezone
 from kombu.exceptions import ChannelError
 
 from config.celery import app
+from shop.api.log_filters import Pairs
 from shop.invoices.models import Invoice, InvoiceStatus
 from shop.invoices.tasks import generate_invoice_task
 from shop.notifications.models import EmailNotification, EmailStatus
@@ -190,7 +191,7 @@ def resume_pending_work(*, now: datetime | None = None) -> dict[str, int]:
         sweep.name: sum(sweep.enqueue(order_id) for order_id in stale[sweep.name]) for sweep in SWEEPS
     }
     if any(stale.values()):
-        counts = " ".join(f"{name}={count}" for name, count in published.items())
+        counts = Pairs(" ".join(f"{name}={count}" for name, count in published.items()))
         logger.info("event=sweep %s backlog=%s", counts, backlog)
     return published
 
