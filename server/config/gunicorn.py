@@ -48,7 +48,12 @@ if os.environ.get("LOG_FORMAT") == "json":
 # `limit_request_line`, too many or too large header fields, a malformed request line), with an
 # HTML page. The contract answers every refusal as a problem: these too, with the same body the
 # application would build.
-SERVER_REFUSALS = {414: "uri_too_long", 431: "header_fields_too_large", 500: "server_error"}
+SERVER_REFUSALS = {
+    414: "uri_too_long",
+    431: "header_fields_too_large",
+    500: "server_error",
+    501: "not_implemented",  # a Transfer-Encoding gunicorn does not support
+}
 
 
 def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:

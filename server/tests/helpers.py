@@ -51,6 +51,7 @@ class PartnerStub:
         self.default: int | str = 201
         self.calls: list[dict] = []
         self.hang_seconds = 1.0
+        self.location: str | None = None  # sent with a 3xx answer
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
@@ -65,6 +66,8 @@ class PartnerStub:
                 body = json.dumps({"id": 101, "answer": answer}).encode()
                 self.send_response(int(answer))
                 self.send_header("Content-Type", "application/json")
+                if stub.location and 300 <= int(answer) < 400:
+                    self.send_header("Location", stub.location)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 with contextlib.suppress(ConnectionError):  # the caller gave up waiting

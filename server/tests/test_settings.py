@@ -49,6 +49,8 @@ def refusal(result: subprocess.CompletedProcess) -> str:
         ("DJANGO_SECRET_KEY", "short-but-random-Kq8", "DJANGO_SECRET_KEY is weak"),
         ("DJANGO_SECRET_KEY", "django-insecure-" + secrets.token_urlsafe(50), "DJANGO_SECRET_KEY is weak"),
         ("DJANGO_SECRET_KEY", "ab" * 40, "DJANGO_SECRET_KEY is weak"),
+        ("METRICS_TOKEN", "metrics", "METRICS_TOKEN is weak"),
+        ("METRICS_TOKEN", "ab" * 20, "METRICS_TOKEN is weak"),
         ("CELERY_BROKER_URL", "", "CELERY_BROKER_URL must be set"),
         ("EXTERNAL_API_URL", "", "EXTERNAL_API_URL must be set"),
     ],

@@ -1,12 +1,13 @@
 """gunicorn and the Celery worker in production: DEBUG off, and no embedded default for anything
 that would fail silently. The process refuses to start, with one line naming each variable, when
-the secret key is missing or weak, when no broker is configured (tasks would run inside requests),
-or when the shipping partner's URL is not set (notices would go nowhere, or somewhere unintended)."""
+the secret key is missing or weak, when the metrics token is weak, when no broker is configured
+(tasks would run inside requests), or when the shipping partner's URL is not set (notices would go
+nowhere, or somewhere unintended)."""
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import CELERY_BROKER_URL, EXTERNAL_API_URL, SECRET_KEY, env
+from .base import CELERY_BROKER_URL, EXTERNAL_API_URL, METRICS_TOKEN, SECRET_KEY, env
 
 DEBUG = False
 
@@ -19,6 +20,11 @@ def _configuration_errors() -> list[str]:
         # Django's own bar (check --deploy, security.W009); the key also signs every JWT.
         errors.append(
             "DJANGO_SECRET_KEY is weak: use 50 or more random characters, not a 'django-insecure' key"
+        )
+    if METRICS_TOKEN and (len(METRICS_TOKEN) < 32 or len(set(METRICS_TOKEN)) < 10):
+        # Anyone who guesses it reads every metric: as hard to guess as a session's token.
+        errors.append(
+            "METRICS_TOKEN is weak: use 32 or more random characters (or leave it empty: no /metrics)"
         )
     if not CELERY_BROKER_URL:
         errors.append("CELERY_BROKER_URL must be set (without a broker, tasks would run inside requests)")

@@ -25,3 +25,4 @@ class ApiErrorCode(StrEnum):
     PRECONDITION_REQUIRED = "precondition_required"
     SERVICE_UNAVAILABLE = "service_unavailable"
     SERVER_ERROR = "server_error"
+    NOT_IMPLEMENTED = "not_implemented"

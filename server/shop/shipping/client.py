@@ -44,6 +44,9 @@ def post_shipment(*, payload: dict[str, Any], idempotency_key: str) -> PartnerAn
             json=payload,
             headers={"Idempotency-Key": idempotency_key},
             timeout=settings.EXTERNAL_API_TIMEOUT,
+            # A redirect is the partner's answer, not an address to call next: following it
+            # would send the order's data wherever a compromised or misconfigured URL points.
+            allow_redirects=False,
         )
     except requests.RequestException as exc:
         return PartnerAnswer(status_code=None, error=f"{type(exc).__name__}: {exc}"[:2000])

@@ -10,6 +10,7 @@ from shop.orders.services import change_order_status
 from shop.retries import backoff
 from shop.shipping.models import ShippingAttempt, ShippingNotification, ShippingStatus
 from shop.shipping.tasks import notify_partner_task
+from tests.helpers import PartnerStub
 
 pytestmark = pytest.mark.django_db
 
@@ -162,3 +163,17 @@ def test_the_log_sink_sends_nothing_and_logs_the_notice(shipped_order, settings,
     [line] = [r.getMessage() for r in caplog.records if "event=partner_notice_logged" in r.getMessage()]
     payload = json.loads(key_value_pairs(line)["payload"])  # one quoted value, however many spaces
     assert payload["order_id"] == shipped_order.pk
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_an_answer_never_an_address_to_call(partner, shipped_order, status):
+    elsewhere = PartnerStub()
+    try:
+        partner.script = [status]
+        partner.location = elsewhere.url
+        run_task(shipped_order)
+        assert elsewhere.calls == []
+    finally:
+        elsewhere.close()
+    assert attempts(shipped_order) == [(1, status)]
+    assert ShippingNotification.objects.get(order=shipped_order).status == ShippingStatus.FAILED
