@@ -244,6 +244,9 @@ PROBLEM_TYPE_BASE = env("PROBLEM_TYPE_BASE", default="https://shop.example/probl
 # The benchmark's ceiling view (/bench/ceiling); off everywhere but `make bench`.
 BENCH_CEILING = env.bool("BENCH_CEILING", default=False)
 
+# /readyz checks the database, the cache and the broker at most this often per web process.
+READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=1.0)
+
 # --- Metrics (Prometheus; shop/api/metrics.py) ----------------------------------------------------
 # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; without a token it is a 404.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
@@ -382,6 +385,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "purge-idempotency-keys": {
         "task": "shop.orders.tasks.purge_idempotency_keys",
+        "schedule": 3600.0,
+        "options": {"queue": f"{CELERY_TASK_DEFAULT_QUEUE}-control", "expires": 3600},
+    },
+    "flush-expired-tokens": {
+        "task": "shop.accounts.tasks.flush_expired_tokens",
         "schedule": 3600.0,
         "options": {"queue": f"{CELERY_TASK_DEFAULT_QUEUE}-control", "expires": 3600},
     },

@@ -172,3 +172,11 @@ def change_password(*, user: User, old_password: str, new_password: str) -> None
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
     )
+
+
+def flush_expired_tokens() -> int:
+    """simplejwt's `flushexpiredtokens`: every login and refresh leaves an outstanding-token row
+    (and a rotation a blacklist row); once the token has expired, the rows only take space.
+    Returns how many outstanding tokens went (their blacklist rows go with them)."""
+    _, deleted = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted.get(OutstandingToken._meta.label, 0)

@@ -1,7 +1,10 @@
 """Liveness and readiness probes."""
 
+import threading
+import time
 import uuid
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -38,21 +41,57 @@ def _cache_ok() -> bool:
         return False
 
 
+_redis_clients: dict[str, redis.Redis] = {}
+
+
 def _broker_ok() -> bool:
+    """A Redis broker is pinged over one kept connection (redis-py's pool reconnects when it
+    broke); another broker is connected to as kombu would."""
+    url = settings.CELERY_BROKER_URL
     try:
-        with Connection(settings.CELERY_BROKER_URL, connect_timeout=1) as conn:
+        if url.startswith(("redis://", "rediss://")):
+            client = _redis_clients.get(url)
+            if client is None:
+                client = _redis_clients[url] = redis.Redis.from_url(
+                    url, socket_connect_timeout=1, socket_timeout=1, max_connections=1
+                )
+            return bool(client.ping())
+        with Connection(url, connect_timeout=1) as conn:
             conn.ensure_connection(max_retries=1, timeout=1)
         return True
     except Exception:
         return False
 
 
+# Each web process checks its services at most once per READYZ_CACHE_SECONDS, whatever the number
+# of probes or clients asking (the endpoint is anonymous: a flood of it costs no more than this).
+_verdict_lock = threading.Lock()
+_verdict: tuple[float, dict[str, bool]] | None = None
+
+
+def _checks() -> dict[str, bool]:
+    global _verdict
+    with _verdict_lock:
+        now = time.monotonic()
+        if _verdict is not None and now < _verdict[0]:
+            return _verdict[1]
+        checks = {"database": _database_ok(), "cache": _cache_ok()}
+        if getattr(settings, "CELERY_BROKER_URL", None):
+            checks["broker"] = _broker_ok()
+        _verdict = (now + settings.READYZ_CACHE_SECONDS, checks)
+        return checks
+
+
+def forget_verdict() -> None:
+    global _verdict
+    with _verdict_lock:
+        _verdict = None
+
+
 def readyz(request: HttpRequest) -> HttpResponse:
     """200 when the database, the cache and (if one is configured) the broker answer; 503 naming
-    the ones that do not."""
-    checks = {"database": _database_ok(), "cache": _cache_ok()}
-    if getattr(settings, "CELERY_BROKER_URL", None):
-        checks["broker"] = _broker_ok()
+    the ones that do not. Checked at most once per READYZ_CACHE_SECONDS per process."""
+    checks = _checks()
     states = {name: "ok" if ok else "down" for name, ok in checks.items()}
     if all(checks.values()):
         return JsonResponse({"status": "ok", "checks": states})

@@ -160,3 +160,24 @@ def test_create_user_checks_the_email_too():
     with pytest.raises(DomainError) as raised:
         create_user(username="mallory", email="not an email", password=PASSWORD)
     assert [(e.field, e.code) for e in raised.value.errors] == [("email", "invalid")]
+
+
+def test_beat_flushes_expired_refresh_tokens_and_keeps_live_ones(alice, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+
+    from shop.accounts.tasks import flush_expired_tokens_task
+
+    now = timezone.now()
+    expired = OutstandingToken.objects.create(
+        user=alice, jti="old", token="x", expires_at=now - timedelta(seconds=1)
+    )
+    BlacklistedToken.objects.create(token=expired)
+    OutstandingToken.objects.create(user=alice, jti="live", token="y", expires_at=now + timedelta(hours=1))
+    assert flush_expired_tokens_task.apply().get() == 1
+    assert list(OutstandingToken.objects.values_list("jti", flat=True)) == ["live"]
+    assert not BlacklistedToken.objects.exists()
+    schedule = settings.CELERY_BEAT_SCHEDULE["flush-expired-tokens"]
+    assert schedule["task"] == flush_expired_tokens_task.name

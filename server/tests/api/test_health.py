@@ -6,6 +6,13 @@ from tests.helpers import assert_problem
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _fresh_verdict():
+    health.forget_verdict()
+    yield
+    health.forget_verdict()
+
+
 def test_it_is_alive(anon):
     response = anon.get("/healthz")
     assert response.status_code == 200
@@ -38,3 +45,26 @@ def test_a_database_error_reads_as_down(monkeypatch):
 
     monkeypatch.setattr(health, "connection", Broken())
     assert health._database_ok() is False
+
+
+def test_the_services_are_checked_at_most_once_a_second(anon, monkeypatch, settings):
+    calls = []
+    monkeypatch.setattr(health, "_database_ok", lambda: calls.append(1) or True)
+    for _ in range(20):
+        assert anon.get("/readyz").status_code == 200
+    assert len(calls) == 1
+    settings.READYZ_CACHE_SECONDS = 0
+    health.forget_verdict()
+    anon.get("/readyz")
+    anon.get("/readyz")
+    assert len(calls) == 3
+
+
+@pytest.mark.redis
+def test_the_broker_is_pinged_over_one_kept_connection(anon, settings):
+    settings.READYZ_CACHE_SECONDS = 0
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"
+    for _ in range(5):
+        assert anon.get("/readyz").json()["checks"]["broker"] == "ok"
+    pool = health._redis_clients[settings.CELERY_BROKER_URL].connection_pool
+    assert pool._created_connections == 1
