@@ -1,15 +1,23 @@
 """Hostile requests against the live stack (gunicorn, production settings, DEBUG off): every
 answer is the documented success or a 4xx problem+json, never a 5xx, and the web log holds no
 traceback. Charsets, byte-order marks, deep nesting, bodies at and over the limit, thousands of
-query parameters, a bad Host, concurrent refreshes, deleted users and password changes."""
+query parameters, a bad Host, concurrent refreshes, deleted users and password changes; and round
+three: SCRIPT_NAME prefixes, repeated and unknown parameters, cache keys, the admin's lockout,
+logout, bulk deactivation, forged log lines, forwarded schemes and transfer codings."""
 
+import http.client
 import json
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode
 
 import pytest
 import requests
+import yaml
 
+from contract_tests.stack import REPO
+from shop.api.log_filters import key_value_pairs
 from tests.helpers import PROBLEM, assert_problem
 
 BODY_LIMIT = 2_621_440  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE default
@@ -261,6 +269,219 @@ def test_an_order_total_beyond_the_column_is_a_problem_and_takes_no_stock(stack,
     assert_problem(response, 400, "order_total_above_maximum")
     product = send(stack, seen, "GET", f"/api/products/{product_id}/", headers=stack.auth("alice")).json()
     assert product["stock"] == 1000
+
+
+# --- Round three: no way around the contract ---------------------------------------------------
+
+
+@pytest.mark.parametrize("prefix", ["/x", "/api", "/x/y"])
+def test_a_script_name_header_changes_nothing(stack, seen, prefix):
+    """gunicorn took SCRIPT_NAME from any loopback client, and the contract then judged the full
+    path while Django routed the rest: every check was skipped."""
+    product_id = stack.create_product(stock=5)
+    smuggled = {"SCRIPT_NAME": prefix, **stack.auth("alice")}
+    body = {"items": [{"product": product_id, "quantity": 1}], "undeclared": True}
+    created = send(stack, seen, "POST", f"{prefix}/api/orders/", json=body, headers=smuggled)
+    assert 400 <= created.status_code < 500 and created.headers["Content-Type"] == PROBLEM
+    for path, headers in [
+        (f"{prefix}/api/products/?page=abc", smuggled),
+        ("/api/products/?page=abc", smuggled),
+        ("/api/orders/", {**smuggled, "Idempotency-Key": "k" * 300}),
+    ]:
+        method = "POST" if path == "/api/orders/" else "GET"
+        kwargs = {"json": {"items": [{"product": product_id, "quantity": 1}]}} if method == "POST" else {}
+        response = send(stack, seen, method, path, headers=headers, **kwargs)
+        assert 400 <= response.status_code < 500, (path, response.status_code)
+    assert stack.query("SELECT stock FROM catalog_product WHERE id = %s", product_id) == [(5,)]
+
+
+def test_a_repeated_parameter_is_a_400_naming_it(stack, seen):
+    for query in ("page=1&page=abc", "page=1&page=10000000000000000000000", "page_size=5&page_size=500"):
+        for path in ("/api/products/", "/api/orders/"):
+            body = assert_problem(
+                send(stack, seen, "GET", f"{path}?{query}", headers=stack.auth("alice")),
+                400,
+                "validation_error",
+            )
+            assert body["errors"][0]["code"] == "repeated"
+    staff = send(stack, seen, "GET", "/api/admin/orders/?page=1&page=0", headers=stack.auth("admin"))
+    assert_problem(staff, 400, "validation_error")
+
+
+def test_a_cached_page_answers_only_its_own_query(stack, seen):
+    send(
+        stack,
+        seen,
+        "POST",
+        "/api/products/",
+        headers=stack.auth("admin"),
+        json={"name": "Only book", "price": "9.00", "stock": 3, "category": "books"},
+    )
+    headers = stack.auth("alice")
+    books = send(stack, seen, "GET", "/api/products/?category=books", headers=headers).json()["results"]
+    assert books and {p["category"] for p in books} == {"books"}
+    for query in ("category=home&category=books", "category=books&category=home"):
+        assert_problem(
+            send(stack, seen, "GET", f"/api/products/?{query}", headers=headers), 400, "validation_error"
+        )
+    first = send(stack, seen, "GET", "/api/products/?category=books&zz=1", headers=headers)
+    for n in range(5):  # cache busters name no parameter of the contract: the same entry
+        busted = send(
+            stack, seen, "GET", f"/api/products/?category=books&zz={n}x{time.monotonic_ns()}", headers=headers
+        )
+        assert busted.headers["X-Cache"] == "HIT"
+        assert busted.headers["ETag"] == first.headers["ETag"]
+
+
+def test_fuzzing_repeats_unknown_parameters_and_prefixes_finds_no_5xx(stack, seen):
+    """Our own generator over every GET operation's query parameters: each parameter repeated with
+    a valid and an invalid value, in both orders, beside unknown ones, with and without a
+    SCRIPT_NAME header."""
+    spec = yaml.safe_load((REPO / "openapi.yaml").read_text())
+    samples = {"integer": ["1", "0", "abc", "1" * 30], "string": ["home", "", "%00", "x" * 300]}
+    sent = 0
+    for template, item in spec["paths"].items():
+        operation = item.get("get")
+        if not template.startswith("/api/") or "{" in template or operation is None:
+            continue
+        names = [p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"]
+        names += [
+            spec["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]["name"]
+            for p in operation.get("parameters", [])
+            if "$ref" in p and spec["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]["in"] == "query"
+        ]
+        for name in names:
+            for values in (samples["integer"], samples["string"]):
+                for first, second in zip(values, reversed(values), strict=True):
+                    query = urlencode([(name, first), (name, second), ("zz", second), ("zz", first)])
+                    for headers in ({}, {"SCRIPT_NAME": "/x"}):
+                        response = send(
+                            stack,
+                            seen,
+                            "GET",
+                            f"{template}?{query}",
+                            headers={**stack.auth("admin"), **headers},
+                        )
+                        assert response.status_code < 500, (template, query, response.text[:300])
+                        sent += 1
+    assert sent > 100
+
+
+def admin_login(stack, username: str, password: str, *, source: str = "127.0.0.1") -> int:
+    """One POST of the admin's login form, as a browser sends it (CSRF cookie and field)."""
+    form = requests.get(stack.url("/admin/login/"), timeout=10)
+    token = form.cookies["csrftoken"]
+    response = requests.post(
+        stack.url("/admin/login/?next=/admin/"),
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        headers={"Cookie": f"csrftoken={token}", "Referer": stack.url("/admin/login/")},
+        allow_redirects=False,
+        timeout=10,
+    )
+    return response.status_code
+
+
+def test_the_admin_login_locks_after_five_guesses(stack, seen):
+    stack.manage(
+        "shell",
+        "-c",
+        "from shop.accounts.models import User; "
+        "User.objects.create_superuser('keeper', 'keeper@example.com', 'keeper-pass-Zr7')",
+    )
+    guesses = [admin_login(stack, "keeper", f"guess-{n}") for n in range(5)]
+    assert guesses == [200, 200, 200, 200, 429]
+    assert admin_login(stack, "keeper", "keeper-pass-Zr7") == 429  # the right one, too late
+
+
+def test_logout_ends_the_access_token_in_every_process_within_the_bound(stack, seen):
+    register(stack, seen, "quitter")
+    ended, other = login(stack, seen, "quitter"), login(stack, seen, "quitter")
+    for session in (ended, other):
+        for _ in range(4):  # verified, and remembered, by both web processes
+            me = send(
+                stack, seen, "GET", "/api/auth/me/", headers={"Authorization": f"Bearer {session['access']}"}
+            )
+            assert me.status_code == 200
+    out = send(
+        stack,
+        seen,
+        "POST",
+        "/api/auth/logout/",
+        json={"refresh": ended["refresh"]},
+        headers={"Authorization": f"Bearer {ended['access']}"},
+    )
+    assert out.status_code == 204
+    refused_within(stack, seen, ended["access"], time.monotonic(), "token_not_valid")
+    for _ in range(4):  # the user's other session goes on
+        me = send(stack, seen, "GET", "/api/auth/me/", headers={"Authorization": f"Bearer {other['access']}"})
+        assert me.status_code == 200
+
+
+def test_a_bulk_deactivation_is_refused_by_every_process_within_the_bound(stack, seen):
+    register(stack, seen, "bulked")
+    session = login(stack, seen, "bulked")
+    for _ in range(4):
+        me = send(
+            stack, seen, "GET", "/api/auth/me/", headers={"Authorization": f"Bearer {session['access']}"}
+        )
+        assert me.status_code == 200
+    stack.manage(  # what an admin bulk action or a shell does: no save(), no signal
+        "shell",
+        "-c",
+        "from shop.accounts.models import User; "
+        "User.objects.filter(username='bulked').update(is_active=False)",
+    )
+    refused_within(stack, seen, session["access"], time.monotonic(), "authentication_failed")
+
+
+def test_a_forged_path_writes_no_field_of_its_own(stack, seen):
+    send(stack, seen, "GET", "/zz%20event=order_placed%20order_id=424242")
+    send(stack, seen, "GET", "/api/zz%20event=order_placed%20order_id=424243", headers=stack.auth("alice"))
+    lines = [line for line in stack.log("web").splitlines() if "424242" in line or "424243" in line]
+    assert lines
+    for line in lines:
+        assert key_value_pairs(line).get("event") != "order_placed", line
+
+
+def _get_from(stack, source: str, headers: dict[str, str]) -> http.client.HTTPResponse:
+    host, port = stack.base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10, source_address=(source, 0))
+    connection.request("GET", "/healthz", headers=headers)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+def test_a_forwarded_scheme_counts_only_from_the_proxy(stack, seen):
+    """127.0.0.1 stands for a proxy on the same host (FORWARDED_ALLOW_IPS' default); 127.0.0.2 is
+    a client from anywhere else."""
+    outside = _get_from(stack, "127.0.0.2", {"X-Forwarded-Proto": "https"})
+    assert outside.status == 200
+    assert outside.getheader("Strict-Transport-Security") is None  # not taken for HTTPS
+    proxied = _get_from(stack, "127.0.0.1", {"X-Forwarded-Proto": "https"})
+    assert proxied.getheader("Strict-Transport-Security")
+
+
+def _raw_answer(stack, transfer_encoding: bytes) -> tuple[str, dict]:
+    host, port = stack.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/auth/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: " + transfer_encoding + b"\r\n\r\n"
+        )
+        answer = sock.recv(65536).decode()
+    head, body = answer.split("\r\n\r\n", 1)
+    assert "Content-Type: application/problem+json" in head
+    return head.split("\r\n", 1)[0], json.loads(body)
+
+
+def test_an_unknown_transfer_coding_is_501_and_one_without_a_length_400(stack, seen):
+    status, body = _raw_answer(stack, b"br, chunked")
+    assert (status, body["code"]) == ("HTTP/1.1 501 Not Implemented", "not_implemented")
+    # a known coding that leaves the body without a length: malformed (RFC 9112 section 6.3)
+    status, body = _raw_answer(stack, b"gzip")
+    assert (status, body["code"]) == ("HTTP/1.1 400 Bad Request", "bad_request")
 
 
 def test_zz_nothing_answered_5xx_or_html_and_the_log_has_no_traceback(stack, seen):

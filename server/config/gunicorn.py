@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import uuid
+from http import HTTPStatus
 
 from gunicorn import util
 from prometheus_client import multiprocess
@@ -59,6 +60,7 @@ SERVER_REFUSALS = {
 def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
     status = status_int if status_int in SERVER_REFUSALS else 400
     code = SERVER_REFUSALS.get(status, "bad_request")
+    phrase = HTTPStatus(status).phrase  # gunicorn passes "Bad Request" with its 501
     request_id = uuid.uuid4().hex  # as django-guid would make one: no request, no id sent to keep
     logging.getLogger("shop.access").warning(
         "event=refused_by_server status=%s code=%s detail=%r",
@@ -72,10 +74,10 @@ def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
 
         document = problem_body(status=status, code=code, detail=mesg)
     except Exception:  # the answer must go out whatever the state of the app
-        document = {"type": "about:blank", "title": reason, "status": status, "code": code, "detail": mesg}
+        document = {"type": "about:blank", "title": phrase, "status": status, "code": code, "detail": mesg}
     body = json.dumps({**document, "request_id": request_id}).encode()
     head = (
-        f"HTTP/1.1 {status} {reason if status == status_int else 'Bad Request'}\r\n"
+        f"HTTP/1.1 {status} {phrase}\r\n"
         "Connection: close\r\n"
         "Content-Type: application/problem+json\r\n"
         f"X-Request-ID: {request_id}\r\n"
