@@ -28,8 +28,8 @@ SPEC = REPO / "openapi.yaml"
 README = REPO / "README.md"
 START, END = "<!-- curl-examples:start -->", "<!-- curl-examples:end -->"
 
-# The order of a first session: sign up, look around, order, administer, sign out, and last
-# change the password (which ends every session of that user).
+# The order of a first session: sign up, look around, order, administer, sign out (which ends that
+# session's tokens), sign in again, and last change the password (which ends every session).
 WORKFLOW = [
     "healthz",
     "readyz",
@@ -50,6 +50,7 @@ WORKFLOW = [
     "changeOrderStatus",
     "deleteProduct",
     "logout",
+    "login",
     "changePassword",
     "problemType",
 ]

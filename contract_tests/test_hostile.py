@@ -192,15 +192,19 @@ def refused_within(stack, seen, access: str, since: float, code: str) -> None:
         assert_problem(send(stack, seen, "GET", "/api/auth/me/", headers=headers), 401, code)
 
 
+def verified_everywhere(stack, seen, access: str) -> None:
+    """The token verified, and remembered with its user, by both web processes (requests
+    alternate between them)."""
+    for _ in range(4):
+        me = send(stack, seen, "GET", "/api/auth/me/", headers={"Authorization": f"Bearer {access}"})
+        assert me.status_code == 200
+
+
 def test_a_deactivation_elsewhere_is_refused_by_every_process_within_the_bound(stack, seen):
     register(stack, seen, "leaver")
     sessions = [login(stack, seen, "leaver") for _ in range(2)]
     for session in sessions:  # verified (and remembered) by both web processes
-        for _ in range(4):
-            me = send(
-                stack, seen, "GET", "/api/auth/me/", headers={"Authorization": f"Bearer {session['access']}"}
-            )
-            assert me.status_code == 200
+        verified_everywhere(stack, seen, session["access"])
     stack.manage(  # a third process (the admin, a shell) deactivates the account
         "shell",
         "-c",
@@ -216,11 +220,7 @@ def test_a_password_change_ends_every_earlier_session_in_every_process(stack, se
     register(stack, seen, "changer")
     sessions = [login(stack, seen, "changer") for _ in range(2)]
     for session in sessions:  # cache the user row in both web processes (requests alternate)
-        for _ in range(4):
-            me = send(
-                stack, seen, "GET", "/api/auth/me/", headers={"Authorization": f"Bearer {session['access']}"}
-            )
-            assert me.status_code == 200
+        verified_everywhere(stack, seen, session["access"])
     changed = send(
         stack,
         seen,
@@ -396,12 +396,8 @@ def test_the_admin_login_locks_after_five_guesses(stack, seen):
 def test_logout_ends_the_access_token_in_every_process_within_the_bound(stack, seen):
     register(stack, seen, "quitter")
     ended, other = login(stack, seen, "quitter"), login(stack, seen, "quitter")
-    for session in (ended, other):
-        for _ in range(4):  # verified, and remembered, by both web processes
-            me = send(
-                stack, seen, "GET", "/api/auth/me/", headers={"Authorization": f"Bearer {session['access']}"}
-            )
-            assert me.status_code == 200
+    for session in (ended, other):  # verified, and remembered, by both web processes
+        verified_everywhere(stack, seen, session["access"])
     out = send(
         stack,
         seen,
@@ -412,19 +408,13 @@ def test_logout_ends_the_access_token_in_every_process_within_the_bound(stack, s
     )
     assert out.status_code == 204
     refused_within(stack, seen, ended["access"], time.monotonic(), "token_not_valid")
-    for _ in range(4):  # the user's other session goes on
-        me = send(stack, seen, "GET", "/api/auth/me/", headers={"Authorization": f"Bearer {other['access']}"})
-        assert me.status_code == 200
+    verified_everywhere(stack, seen, other["access"])  # the user's other session goes on
 
 
 def test_a_bulk_deactivation_is_refused_by_every_process_within_the_bound(stack, seen):
     register(stack, seen, "bulked")
     session = login(stack, seen, "bulked")
-    for _ in range(4):
-        me = send(
-            stack, seen, "GET", "/api/auth/me/", headers={"Authorization": f"Bearer {session['access']}"}
-        )
-        assert me.status_code == 200
+    verified_everywhere(stack, seen, session["access"])
     stack.manage(  # what an admin bulk action or a shell does: no save(), no signal
         "shell",
         "-c",

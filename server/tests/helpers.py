@@ -4,7 +4,9 @@ other; the live-stack tests in contract_tests/ use it too."""
 
 import contextlib
 import http.server
+import io
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -112,3 +114,23 @@ def post_order(client, *lines, **headers):
     """POST /api/orders/ with (product, quantity) lines."""
     items = [{"product": product.pk, "quantity": quantity} for product, quantity in lines]
     return client.post("/api/orders/", {"items": items}, **headers)
+
+
+@contextlib.contextmanager
+def captured_log_lines(formatter: logging.Formatter, *filters: logging.Filter):
+    """What a console handler with this formatter and these filters prints while the block runs,
+    at INFO and above, as a function returning the lines so far."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    for log_filter in filters:
+        handler.addFilter(log_filter)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield lambda: stream.getvalue().splitlines()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)

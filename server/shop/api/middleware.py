@@ -8,6 +8,7 @@ import functools
 import json
 import logging
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
@@ -216,22 +217,31 @@ def validate_request(spec_request: SpecRequest) -> Problem | None:
 MEMO_MAX_INPUT = 1024
 
 
-def _verdict(
-    method: str,
-    path: str,
-    path_pattern: str,
-    path_params: tuple[tuple[str, str], ...],
-    query: tuple[tuple[str, str], ...],
-    headers: tuple[tuple[str, str], ...],
-) -> Problem | None:
+class BodylessRequest(NamedTuple):
+    """What the contract judges a request without a body by: its path, query and the few headers
+    it reads. The same inputs always get the same verdict."""
+
+    method: str
+    path: str
+    path_pattern: str
+    path_params: tuple[tuple[str, str], ...]
+    query: tuple[tuple[str, str], ...]
+    headers: tuple[tuple[str, str], ...]
+
+    def size(self) -> int:
+        pairs = (*self.query, *self.headers)
+        return len(self.path) + sum(len(name) + len(value) for name, value in pairs)
+
+
+def _verdict(request: BodylessRequest) -> Problem | None:
     return validate_request(
         SpecRequest(
-            method=method,
-            path=path,
-            path_pattern=path_pattern,
-            path_params=dict(path_params),
-            query=query,
-            headers=headers,
+            method=request.method,
+            path=request.path,
+            path_pattern=request.path_pattern,
+            path_params=dict(request.path_params),
+            query=request.query,
+            headers=request.headers,
         )
     )
 
@@ -239,20 +249,11 @@ def _verdict(
 _remembered_verdict = functools.lru_cache(maxsize=4096)(_verdict)
 
 
-def validate_bodyless_request(
-    method: str,
-    path: str,
-    path_pattern: str,
-    path_params: tuple[tuple[str, str], ...],
-    query: tuple[tuple[str, str], ...],
-    headers: tuple[tuple[str, str], ...],
-) -> Problem | None:
-    """`validate_request` for a request without a body, judged by its path, query and the few
-    headers the contract reads: the same inputs always get the same verdict, so a short request's
-    is remembered. This keeps validation (about 2 ms in openapi-core) off the hot read paths."""
-    size = len(path) + sum(len(k) + len(v) for k, v in query) + sum(len(k) + len(v) for k, v in headers)
-    judge = _remembered_verdict if size <= MEMO_MAX_INPUT else _verdict
-    return judge(method, path, path_pattern, path_params, query, headers)
+def validate_bodyless_request(request: BodylessRequest) -> Problem | None:
+    """`validate_request` for a request without a body; a short request's verdict is remembered.
+    This keeps validation (about 2 ms in openapi-core) off the hot read paths."""
+    judge = _remembered_verdict if request.size() <= MEMO_MAX_INPUT else _verdict
+    return judge(request)
 
 
 def _repeated_parameters(query: tuple[tuple[str, str], ...], kinds: dict[str, str]) -> Problem | None:
@@ -374,7 +375,7 @@ class OpenAPIValidationMiddleware:
             problem = validate_request(spec_request())
         else:  # remembered per (path, query, headers): no SpecRequest is built on a repeat
             problem = validate_bodyless_request(
-                method, path, route.template, tuple(path_params.items()), query, headers
+                BodylessRequest(method, path, route.template, tuple(path_params.items()), query, headers)
             )
         if problem is not None:
             return problem.response()

@@ -12,14 +12,6 @@ from tests.helpers import assert_problem
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def admin_client(client, staff):
-    staff.is_superuser = True
-    staff.save()
-    client.force_login(staff)
-    return client
-
-
 def test_a_bulk_deactivation_from_the_admin_ends_the_sessions(admin_client, alice, bob, client_for):
     sessions = [client_for(alice), client_for(bob)]
     for session in sessions:

@@ -1,7 +1,6 @@
 """Log forging: only the project's own `key=value` pairs become fields; a value from a request is
 quoted where it is written, in both formats; gunicorn's refusals log the id the client got."""
 
-import io
 import json
 import logging
 import socket
@@ -10,6 +9,7 @@ import pytest
 from django.conf import settings
 
 from shop.api.log_filters import KeyValueJsonFormatter, QuotedArguments, RequestId, key_value_pairs
+from tests.helpers import captured_log_lines
 
 FORGED = "/zz%20event=order_placed%20order_id=424242"
 
@@ -22,22 +22,13 @@ def log_format(request):
 @pytest.fixture
 def log_lines(log_format):
     """What the console handler prints, with the project's filters and the chosen formatter."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    for log_filter in (RequestId(), QuotedArguments()):
-        handler.addFilter(log_filter)
     config = settings.LOGGING["formatters"][log_format]
     if log_format == "json":
-        handler.setFormatter(KeyValueJsonFormatter(**{k: v for k, v in config.items() if k != "()"}))
+        formatter = KeyValueJsonFormatter(**{k: v for k, v in config.items() if k != "()"})
     else:
-        handler.setFormatter(logging.Formatter(config["format"]))
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield lambda: stream.getvalue().splitlines()
-    root.removeHandler(handler)
-    root.setLevel(previous)
+        formatter = logging.Formatter(config["format"])
+    with captured_log_lines(formatter, RequestId(), QuotedArguments()) as lines:
+        yield lines
 
 
 def fields(line: str, log_format: str) -> dict:

@@ -1,6 +1,5 @@
 """X-Request-ID: echoed when safe, generated otherwise, in every problem body and every log line."""
 
-import io
 import json
 import logging
 import re
@@ -10,7 +9,7 @@ from django.conf import settings
 
 from shop.api.log_filters import KeyValueJsonFormatter, RequestId
 from shop.orders.models import Order
-from tests.helpers import assert_problem, post_order
+from tests.helpers import assert_problem, captured_log_lines, post_order
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -18,17 +17,9 @@ GENERATED = re.compile(r"[0-9a-f]{32}")
 @pytest.fixture
 def log_lines():
     """What the console handler would print (the project's formatter and filters), as a list."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.addFilter(RequestId())
-    handler.setFormatter(logging.Formatter(settings.LOGGING["formatters"]["keyvalue"]["format"]))
-    root = logging.getLogger()
-    previous = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield lambda: stream.getvalue().splitlines()
-    root.removeHandler(handler)
-    root.setLevel(previous)
+    formatter = logging.Formatter(settings.LOGGING["formatters"]["keyvalue"]["format"])
+    with captured_log_lines(formatter, RequestId()) as lines:
+        yield lines
 
 
 def test_a_request_without_an_id_gets_a_generated_one(anon, db):

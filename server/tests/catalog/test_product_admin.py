@@ -9,14 +9,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client, staff):
-    staff.is_superuser = True
-    staff.save()
-    client.force_login(staff)
-    return client
-
-
-@pytest.fixture
 def lamp(make_product):
     return make_product("Lamp", price="20.00", stock=20, category="home")
 
