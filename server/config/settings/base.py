@@ -61,7 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: refuses a locked-out admin login with its 429 page.
-    "axes.middleware.AxesMiddleware",
+    "shop.accounts.lockout.AdminLoginLockoutMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -1,5 +1,6 @@
 """Logging filters used by `LOGGING`."""
 
+import functools
 import json
 import logging
 import re
@@ -53,12 +54,13 @@ def _safe(text: str, *, inside_quotes: bool) -> str:
     return quoted if NEEDS_QUOTES.search(text) else text
 
 
-def _quoted_arguments(msg: str, args: tuple) -> tuple[str, tuple] | None:
-    """`msg` and `args` with every text argument made safe where it is interpolated; None when
-    the placeholders and the arguments do not pair up (the record is left as it is)."""
+@functools.lru_cache(maxsize=1024)
+def _template(msg: str) -> tuple[str, tuple[tuple[str, bool], ...]]:
+    """A message's placeholders, parsed once per message (messages are the code's constants): the
+    message with each text placeholder as `%s`, and per argument its conversion (`s`, `r`, or
+    another one, kept as it is) and whether the message quotes it."""
     pieces: list[str] = []
-    safe_args: list = []
-    remaining = iter(args)
+    slots: list[tuple[str, bool]] = []
     position = 0
     inside = False  # whether the message itself has opened a quoted string here
     for match in PLACEHOLDER.finditer(msg):
@@ -70,22 +72,27 @@ def _quoted_arguments(msg: str, args: tuple) -> tuple[str, tuple] | None:
         if placeholder == "%%":
             pieces.append(placeholder)
             continue
-        try:
-            arg = next(remaining)
-        except StopIteration:
-            return None
         conversion = placeholder[-1]
-        if conversion in "sr" and not isinstance(arg, int | float | type(None) | Pairs):
-            text = str(arg) if conversion == "s" else repr(arg)
-            pieces.append("%s")
-            safe_args.append(_safe(text, inside_quotes=inside))
-        else:
-            pieces.append(placeholder)
-            safe_args.append(arg)
-    if next(remaining, StopIteration) is not StopIteration:
-        return None
+        pieces.append("%s" if conversion in "sr" else placeholder)
+        slots.append((conversion if conversion in "sr" else "", inside))
     pieces.append(msg[position:])
-    return "".join(pieces), tuple(safe_args)
+    return "".join(pieces), tuple(slots)
+
+
+def _quoted_arguments(msg: str, args: tuple) -> tuple[str, tuple] | None:
+    """`msg` and `args` with every text argument made safe where it is interpolated; None when
+    the placeholders and the arguments do not pair up (the record is left as it is)."""
+    template, slots = _template(msg)
+    if len(slots) != len(args):
+        return None
+    safe_args = []
+    for (conversion, inside), arg in zip(slots, args, strict=True):
+        if conversion and not isinstance(arg, int | float | type(None) | Pairs):
+            arg = _safe(str(arg) if conversion == "s" else repr(arg), inside_quotes=inside)
+        elif conversion == "r":
+            arg = repr(arg)
+        safe_args.append(arg)
+    return template, tuple(safe_args)
 
 
 class QuotedArguments(logging.Filter):
