@@ -9,9 +9,13 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils.module_loading import import_string
 
 from shop.orders.claims import ClaimHeld
+
+# The database's absence is never the work's failure (shop/api/outage.py says the same to requests).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 def backoff(retries: int, base: float) -> float:
@@ -45,6 +49,16 @@ class RetryingTask(Task):
             raise self.retry(
                 exc=exc, countdown=exc.seconds + 1, max_retries=self.request.retries + 1
             ) from exc
+        except DATABASE_ERRORS as exc:
+            # The database went away (refused, lost, restarting): not a failure of the work. The
+            # broken connection is dropped, and the task comes back after a backoff capped at
+            # DATABASE_RETRY_MAX_DELAY, as often as it takes, without using up a retry; the row
+            # stays as the last commit left it (pending, or claimed until its lease ends).
+            if self.request.is_eager:
+                raise
+            close_old_connections()
+            delay = min(backoff(self.request.retries, 1.0), settings.DATABASE_RETRY_MAX_DELAY)
+            raise self.retry(exc=exc, countdown=delay, max_retries=self.request.retries + 1) from exc
         except self.retry_on as exc:
             raise self.retry(
                 exc=exc,
@@ -53,6 +67,8 @@ class RetryingTask(Task):
             ) from exc
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        if isinstance(exc, DATABASE_ERRORS):
+            return  # nothing could be recorded, the work stays pending: the sweeper publishes it again
         import_string(self.failed_service)(**kwargs, error=f"{type(exc).__name__}: {exc}")
 
 

@@ -91,6 +91,12 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{REPO_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 # A connection dropped by the server is replaced before the next request instead of failing it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A request that meets the database gone (refused, lost, shutting down) answers 503 with this
+# Retry-After (seconds), not a 500 (shop/api/outage.py).
+DATABASE_RETRY_AFTER = env.int("DATABASE_RETRY_AFTER", default=5)
+# A task that met the database gone retries after 1, 2, 4 ... seconds, at most this many, for as
+# long as the outage lasts; such a retry uses up none of the task's own (shop/retries.py).
+DATABASE_RETRY_MAX_DELAY = env.float("DATABASE_RETRY_MAX_DELAY", default=30.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------------
@@ -166,6 +172,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOCKOUT_MINUTES", default=1
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
+# axes.W002 looks for its middleware by name; ours is that middleware, run for admin requests only
+# (shop/accounts/lockout.py; test_admin_lockout.py holds the 429).
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -284,12 +293,13 @@ LOGGING = {
         "security_one_line": {"()": "shop.api.log_filters.SecurityEventsOnOneLine"},
         "request_id": {"()": "shop.api.log_filters.RequestId"},
         "quoted_arguments": {"()": "shop.api.log_filters.QuotedArguments"},
+        "outage_lines": {"()": "shop.api.outage.OutageLines"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["security_one_line", "request_id", "quoted_arguments"],
+            "filters": ["security_one_line", "outage_lines", "request_id", "quoted_arguments"],
         }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -13,6 +13,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from shop import errors as domain
 
 from .error_codes import ApiErrorCode
+from .outage import database_unavailable, is_database_error
 from .problems import problem_response, validation_problem
 
 # The one mapping from a kind of domain error to an HTTP status. Subclasses first.
@@ -106,6 +107,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRe
         )
     if isinstance(exc, DjangoValidationError):
         return validation_problem(django_field_errors(exc))
+    if is_database_error(exc):
+        return database_unavailable(exc)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     if not isinstance(exc, drf_exceptions.APIException):

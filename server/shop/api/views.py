@@ -1,6 +1,7 @@
 """The spec as a file, the documentation pages that render it, and Django's error handlers."""
 
 import functools
+import sys
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
@@ -11,6 +12,7 @@ from django.urls import reverse
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from .error_codes import ApiErrorCode
+from .outage import database_unavailable, is_database_error
 from .problems import problem_response, problem_title
 from .spec import HTTP_METHODS, spec_bytes, spec_document
 
@@ -132,6 +134,11 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler, for what no view handled; the database's absence is a 503 here too
+    (met in a middleware or a page outside the API)."""
+    exc = sys.exc_info()[1]
+    if is_database_error(exc):
+        return database_unavailable(exc)
     return problem_response(
         status=500, code=ApiErrorCode.SERVER_ERROR, detail="An unexpected error occurred; it has been logged."
     )

@@ -1,0 +1,72 @@
+"""The database going away: what a request is answered, and what the log says.
+
+A request that meets a database error Django raises for a lost or refused connection, a server
+shutting down, a statement cancelled or a deadlock (`OperationalError`, `InterfaceError`: all of
+them transient) is answered `503 service_unavailable` with `Retry-After`, never a 500. The log
+gets one line when this process first meets the outage and one when it connects again, not a
+traceback per request (`OutageLines` drops the per-request lines in between)."""
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
+
+from .error_codes import ApiErrorCode
+from .problems import problem_response
+
+logger = logging.getLogger(__name__)
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+_lock = threading.Lock()
+_down_since: float | None = None
+
+
+def is_database_error(exc: BaseException | None) -> bool:
+    return isinstance(exc, DATABASE_ERRORS)
+
+
+def database_unavailable(exc: BaseException) -> HttpResponse:
+    """The answer to a request that met `exc`; the first one of an outage logs it."""
+    global _down_since
+    with _lock:
+        if _down_since is None:
+            _down_since = time.monotonic()
+            logger.error(
+                'event=database_unavailable error="%s: %s" action=answer_503',
+                type(exc).__name__,
+                str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+            )
+    retry_after = settings.DATABASE_RETRY_AFTER
+    return problem_response(
+        status=503,
+        code=ApiErrorCode.SERVICE_UNAVAILABLE,
+        detail=f"The database is not answering; nothing was changed. Try again in {retry_after} seconds.",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+def database_connected(**kwargs) -> None:
+    """`connection_created`: a new connection ends the outage this process was in, if any."""
+    global _down_since
+    with _lock:
+        if _down_since is not None:
+            logger.warning("event=database_available down_seconds=%.1f", time.monotonic() - _down_since)
+            _down_since = None
+
+
+def in_outage() -> bool:
+    return _down_since is not None
+
+
+class OutageLines(logging.Filter):
+    """While this process is in a database outage, Django's per-request lines about its 503s go:
+    the outage has its line, and one per request (with a traceback) would bury it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "django.request" and getattr(record, "status_code", None) == 503:
+            return not in_outage()
+        return True

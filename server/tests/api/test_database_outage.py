@@ -1,0 +1,162 @@
+"""The database going away: 503 with Retry-After (never a 500), one log line when the outage
+starts and one when it ends, cached reads answered without it, and background work that retries
+instead of failing."""
+
+import logging
+
+import pytest
+from django.db import OperationalError, connections
+from django.test import Client
+
+from shop.api import outage
+from shop.invoices.models import Invoice, InvoiceStatus
+from shop.invoices.tasks import generate_invoice_task
+from shop.orders.models import Order
+from tests.helpers import assert_problem
+
+pytestmark = [pytest.mark.memcached, pytest.mark.django_db(transaction=True)]
+
+REFUSED = 'connection to server at "127.0.0.1", port 5432 failed: Connection refused'
+
+
+@pytest.fixture
+def database(monkeypatch):
+    """`database.down()` makes every new use of the database fail as a refused connection does;
+    `database.up()` brings it back."""
+    wrapper = connections["default"]
+
+    class Switch:
+        def down(self):
+            wrapper.close()
+
+            def refused(*args, **kwargs):
+                raise OperationalError(REFUSED)
+
+            monkeypatch.setattr(wrapper, "ensure_connection", refused)
+
+        def up(self):
+            monkeypatch.undo()
+
+    yield Switch()
+    monkeypatch.undo()
+    outage.database_connected()  # no outage leaks into the next test
+
+
+@pytest.fixture
+def lamp(make_product):
+    return make_product("Lamp", price="20.00", stock=10, category="home")
+
+
+@pytest.fixture
+def alice_client(client_for, alice):
+    return client_for(alice)
+
+
+def test_a_write_is_a_503_with_retry_after_and_changes_nothing(alice_client, lamp, database, settings):
+    alice_client.get("/api/auth/me/")  # the user is cached: the refusal is the database's, not the token's
+    database.down()
+    response = alice_client.post(
+        "/api/orders/", {"items": [{"product": lamp.pk, "quantity": 1}]}, format="json"
+    )
+    body = assert_problem(response, 503, "service_unavailable")
+    assert response["Retry-After"] == str(settings.DATABASE_RETRY_AFTER)
+    assert "nothing was changed" in body["detail"]
+    database.up()
+    assert not Order.objects.exists()
+    lamp.refresh_from_db()
+    assert lamp.stock == 10
+
+
+def test_an_uncached_read_is_a_503(alice_client, lamp, database):
+    alice_client.get("/api/auth/me/")
+    database.down()
+    assert_problem(alice_client.get(f"/api/products/{lamp.pk}/"), 503, "service_unavailable")
+
+
+def test_cached_reads_and_their_304s_keep_answering(alice_client, lamp, place, alice, database):
+    order = place(alice, (lamp, 1))
+    paths = [
+        "/api/products/",
+        "/api/products/?category=home",
+        f"/api/products/{lamp.pk}/",
+        f"/api/orders/{order.pk}/",
+    ]
+    tags = {path: alice_client.get(path)["ETag"] for path in paths}  # warms each body and the user
+    database.down()
+    for path in paths:
+        response = alice_client.get(path)
+        assert (response.status_code, response["X-Cache"]) == (200, "HIT"), path
+        assert alice_client.get(path, HTTP_IF_NONE_MATCH=tags[path]).status_code == 304
+    assert alice_client.get("/api/auth/me/").status_code == 200
+
+
+def test_the_outage_is_logged_once_and_its_end_once(alice_client, lamp, database, caplog):
+    alice_client.get("/api/auth/me/")
+    database.down()
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            alice_client.get(f"/api/products/{lamp.pk}/")
+        database.up()
+        assert alice_client.get(f"/api/products/{lamp.pk}/").status_code == 200
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum("event=database_unavailable" in m for m in messages) == 1
+    assert sum("event=database_available" in m for m in messages) == 1
+    assert not any(record.exc_info for record in caplog.records)
+
+
+def test_the_request_lines_of_the_outage_are_dropped_and_others_kept():
+    lines = outage.OutageLines()
+    record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "Service Unavailable", (), None)
+    record.status_code = 503
+    outage.database_unavailable(OperationalError(REFUSED))
+    try:
+        assert lines.filter(record) is False
+        other = logging.LogRecord("shop.orders", logging.ERROR, __file__, 1, "event=x", (), None)
+        assert lines.filter(other) is True
+    finally:
+        outage.database_connected()
+    assert lines.filter(record) is True
+
+
+def test_a_page_outside_the_api_is_a_503_too(staff, database):
+    client = Client(raise_request_exception=False)  # as a server answers: the handler's response
+    client.force_login(staff)
+    database.down()
+    assert_problem(client.get("/admin/"), 503, "service_unavailable")
+
+
+class _Request:
+    is_eager = False
+    retries = 0
+
+
+def test_a_task_that_meets_the_database_gone_retries_without_using_up_its_budget(
+    place, alice, lamp, monkeypatch, settings
+):
+    order = place(alice, (lamp, 1))
+    retried = {}
+
+    def retry(*, exc, countdown, max_retries):
+        retried.update(exc=exc, countdown=countdown, max_retries=max_retries)
+        return RuntimeError("retry")
+
+    def gone(**kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    task = generate_invoice_task
+    monkeypatch.setattr(task, "retry", retry)
+    monkeypatch.setattr(type(task), "request", _Request(), raising=False)
+    with pytest.raises(RuntimeError, match="retry"):
+        task.call(gone, order_id=order.pk)
+    assert isinstance(retried["exc"], OperationalError)
+    assert retried["max_retries"] == 1  # one more than used: never the last
+    assert 0 < retried["countdown"] <= settings.DATABASE_RETRY_MAX_DELAY
+
+
+def test_a_database_error_never_marks_the_work_failed(place, alice, lamp):
+    order = place(alice, (lamp, 1))
+    Invoice.objects.filter(order=order).update(status=InvoiceStatus.PENDING)
+    generate_invoice_task.on_failure(
+        OperationalError("the database system is starting up"), "id", (), {"order_id": order.pk}, None
+    )
+    assert Invoice.objects.get(order=order).status == InvoiceStatus.PENDING
