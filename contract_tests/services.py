@@ -1,12 +1,18 @@
-"""Stand-ins and private instances for the fault tests: a Memcached and a Redis of their own
-(so they can be stopped and started without touching anyone else's), and a slow SMTP server."""
+"""Stand-ins and private instances for the fault tests: a Memcached, a Redis and a PostgreSQL of
+their own (so they can be stopped and started without touching anyone else's), and a slow SMTP
+server."""
 
 from __future__ import annotations
 
 import contextlib
+import glob
+import os
 import re
+import shutil
+import signal
 import socketserver
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -16,12 +22,14 @@ from contract_tests.stack import free_port, reachable
 class Daemon:
     """A server process in the foreground of its own, on a free loopback port."""
 
-    def __init__(self, command: list[str], port: int) -> None:
-        self.command, self.port = command, port
+    def __init__(self, command: list[str], port: int, **popen) -> None:
+        self.command, self.port, self.popen = command, port, popen
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **self.popen
+        )
         deadline = time.monotonic() + 10
         while not reachable("127.0.0.1", self.port):
             if time.monotonic() > deadline:
@@ -32,6 +40,38 @@ class Daemon:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=10)
+
+
+class PostgreSQL(Daemon):
+    """A PostgreSQL cluster of its own on a free port (Debian's server binaries, run as the
+    `postgres` user when the tests run as root, as PostgreSQL insists), with trust auth. `stop()`
+    is a fast shutdown, as `pg_ctlcluster ... stop -m fast`: every session is terminated."""
+
+    def __init__(self) -> None:
+        [bindir] = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1:]
+        self.datadir = tempfile.mkdtemp(prefix="shop-pg-")
+        owner = {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+        if owner:
+            shutil.chown(self.datadir, "postgres", "postgres")
+        subprocess.run(
+            [f"{bindir}/initdb", "-D", self.datadir, "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+            **owner,
+        )
+        port = free_port()
+        options = ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-k", self.datadir]
+        super().__init__([f"{bindir}/postgres", "-D", self.datadir, "-p", str(port), *options], port, **owner)
+        self.url = f"postgres://postgres@127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # fast shutdown
+            self.process.wait(timeout=30)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.datadir, ignore_errors=True)
 
 
 def memcached() -> Daemon:
