@@ -44,7 +44,11 @@ def database_unavailable(exc: BaseException) -> HttpResponse:
     return problem_response(
         status=503,
         code=ApiErrorCode.SERVICE_UNAVAILABLE,
-        detail=f"The database is not answering; nothing was changed. Try again in {retry_after} seconds.",
+        detail=(
+            f"The database is not answering: try again in {retry_after} seconds. A change is made"
+            " in full or not at all; read it back, or send it again with the same Idempotency-Key"
+            " or If-Match, to know which."
+        ),
         headers={"Retry-After": str(retry_after)},
     )
 

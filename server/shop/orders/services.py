@@ -200,12 +200,15 @@ def change_order_status(
     """Moves an order to `status` if the transition table lets `actor` do it. The order row is
     locked for the whole change, so of two racing changes the second sees the first's result;
     cancelling returns every line's quantity to stock in the same transaction. `precondition(order)`
-    runs under the lock, before anything is written (the `If-Match` check)."""
+    runs under the lock, before anything is written (the `If-Match` check). Returns the order as
+    its representation needs it (lines, history, invoice), read inside the transaction: the answer
+    to the change needs no query after the commit, so a database lost in between cannot turn a
+    change that was made into an error."""
     order = order_for_update(order_id).first()
     if order is None or not can_view_order(actor, order.user_id):
         raise order_not_found()
     if status == order.status == OrderStatus.CANCELLED:
-        return order  # a retried cancel: already done, nothing more to do (nor to restock)
+        return order_detail(order.pk)  # a retried cancel: already done, nothing more to do
     if precondition is not None:
         precondition(order)
     check_transition(order.status, status, is_staff=actor.is_staff)
@@ -218,7 +221,7 @@ def change_order_status(
     OrderStatusChange.objects.create(order=order, from_status=previous, to_status=status, changed_by=actor)
     if status == OrderStatus.SHIPPED:
         record_order_shipped(order)
-    return order
+    return order_detail(order.pk)
 
 
 def _restock(order: Order) -> None:

@@ -87,13 +87,13 @@ class OrderDetailView(GenericAPIView):
     def patch(self, request, pk: int):
         serializer = OrderStatusInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        change_order_status(
+        order = change_order_status(
             order_id=pk,
             actor=request.user,
             status=serializer.validated_data["status"],
             precondition=if_match_precondition(request, _current_etag, required=False, what="order"),
         )
-        return json_with_etag(*order_representation(order_get_for(user=request.user, order_id=pk)))
+        return json_with_etag(*order_representation(order))  # no query: read before the commit
 
 
 def _current_etag(order) -> str:

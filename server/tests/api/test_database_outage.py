@@ -60,7 +60,7 @@ def test_a_write_is_a_503_with_retry_after_and_changes_nothing(alice_client, lam
     )
     body = assert_problem(response, 503, "service_unavailable")
     assert response["Retry-After"] == str(settings.DATABASE_RETRY_AFTER)
-    assert "nothing was changed" in body["detail"]
+    assert "try again in" in body["detail"]
     database.up()
     assert not Order.objects.exists()
     lamp.refresh_from_db()
@@ -160,3 +160,30 @@ def test_a_database_error_never_marks_the_work_failed(place, alice, lamp):
         OperationalError("the database system is starting up"), "id", (), {"order_id": order.pk}, None
     )
     assert Invoice.objects.get(order=order).status == InvoiceStatus.PENDING
+
+
+def test_a_committed_status_change_is_answered_without_the_database(
+    client_for, staff, place, alice, lamp, database, monkeypatch
+):
+    """The answer to a change is read inside its transaction: PostgreSQL lost right after the
+    commit cannot turn a change that was made into an error (it used to be a 500, and the retry
+    a 409)."""
+    from shop.orders import views
+
+    order = place(alice, (lamp, 1))
+    admin = client_for(staff)
+    admin.get("/api/auth/me/")
+    change = views.change_order_status
+
+    def then_the_database_goes(**kwargs):
+        changed = change(**kwargs)
+        database.down()  # after the commit, before the answer
+        return changed
+
+    monkeypatch.setattr(views, "change_order_status", then_the_database_goes)
+    response = admin.patch(f"/api/orders/{order.pk}/", {"status": "processing"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "processing"
+    database.up()
+    order.refresh_from_db()
+    assert order.status == "processing"
