@@ -32,12 +32,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 import requests
 
 from contract_tests import services
 from contract_tests.stack import Stack, free_port, live_stack, wait_ready
 
-FAULTS = ("worker", "memcached", "redis", "web", "partner")
+FAULTS = ("worker", "memcached", "redis", "web", "partner", "postgres", "backends")
+# The faults during which the database does not answer: 503s (with Retry-After) are expected.
+DATABASE_FAULTS = ("postgres", "backends")
+POSTGRES_DOWN_SECONDS = 5
 STALE_BOUND = 10.0  # seconds after a write's commit by which every process serves it (README)
 FAULT_GRACE = 3.0  # a fault's window lasts this long after it is repaired
 SUCCESSORS = {
@@ -65,8 +69,8 @@ def cluster(*, extra_env: dict[str, str] | None = None):
     """The live stack on two of everything (see the module's docstring); yields the Stack with
     `memcached` (both servers), `redis`, `smtp` and `web_names` attached."""
     memcached = [services.memcached(), services.memcached()]
-    redis, smtp = services.redis(), services.SlowSMTP()
-    for daemon in (*memcached, redis):
+    redis, smtp, postgres = services.redis(), services.SlowSMTP(), services.PostgreSQL()
+    for daemon in (*memcached, redis, postgres):
         daemon.start()
     env = {
         "MEMCACHED_LOCATION": ",".join(f"127.0.0.1:{m.port}" for m in memcached),
@@ -83,6 +87,7 @@ def cluster(*, extra_env: dict[str, str] | None = None):
         "WEB_WORKERS": "1",
         "WORKER_CONCURRENCY": "1",
         "WORKER_NAME": "worker1@%h",
+        "DATABASE_RETRY_MAX_DELAY": "2",  # tasks that met the database gone try again soon after
         **(extra_env or {}),
     }
     process_env = {
@@ -94,14 +99,16 @@ def cluster(*, extra_env: dict[str, str] | None = None):
             extra_env=env,
             processes=("web", "web2", "worker", "worker2", "beat"),
             process_env=process_env,
+            database_admin_url=f"{postgres.url}/postgres",
         ) as stack:
-            stack.memcached, stack.redis, stack.smtp = memcached, redis, smtp
+            stack.memcached, stack.redis, stack.smtp, stack.postgres = memcached, redis, smtp, postgres
             stack.web_names = ("web", "web2")
             yield stack
     finally:
         smtp.shutdown()
         for daemon in (*memcached, redis):
             daemon.stop()
+        postgres.remove()
 
 
 @dataclass
@@ -111,6 +118,9 @@ class Ledger:
     lock: threading.Lock = field(default_factory=threading.Lock)
     statuses: Counter = field(default_factory=Counter)  # (method path-kind, status)
     server_errors: list[tuple[float, str, int]] = field(default_factory=list)
+    unavailable_without_retry_after: int = 0
+    read_times: list[float] = field(default_factory=list)  # reads answered 200 or 304
+    database_down: list[tuple[float, float]] = field(default_factory=list)  # PostgreSQL stopped
     accepted: dict[int, str] = field(default_factory=dict)  # order id -> user
     keyed: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))  # key -> ids answered
     unknown_outcomes: int = 0  # an unkeyed POST whose answer was lost
@@ -127,6 +137,10 @@ class Ledger:
             self.statuses[(kind, response.status_code)] += 1
             if response.status_code >= 500:
                 self.server_errors.append((time.monotonic(), kind, response.status_code))
+            if response.status_code == 503 and not response.headers.get("Retry-After"):
+                self.unavailable_without_retry_after += 1
+            if kind.startswith("read_") and response.status_code in (200, 304):
+                self.read_times.append(time.monotonic())
 
     def check(
         self, log: list[tuple[float, float, str]], shown: str, started: float, *, ordered: bool, what: str
@@ -198,6 +212,13 @@ def place_order(client: Client, products: list[int]) -> int | None:
             with ledger.lock:
                 ledger.keyed_retries += 1
             time.sleep(0.3 * (attempt + 1))
+            continue
+        if response.status_code == 503:  # the database is gone: made in full or not at all
+            if not key:  # (a commit lost on the way may have been made: unknown, like a lost answer)
+                with ledger.lock:
+                    ledger.unknown_outcomes += 1
+                return None
+            time.sleep(min(float(response.headers.get("Retry-After", 1)), 1.0))
             continue
         if response.status_code == 201:
             order_id = response.json()["id"]
@@ -328,6 +349,21 @@ def inject_faults(
             time.sleep(1)
             stack.start(name)
             wait_ready(stack, name)
+        elif kind == "postgres":  # as `pg_ctlcluster ... stop -m fast`, then a start
+            stack.postgres.stop()
+            stopped = time.monotonic()
+            time.sleep(POSTGRES_DOWN_SECONDS)
+            with ledger.lock:
+                ledger.database_down.append((stopped, time.monotonic()))
+            stack.postgres.start()
+        elif kind == "backends":  # every session of the shop's database terminated at once
+            database = stack.env["DATABASE_URL"].rsplit("/", 1)[1]
+            with psycopg.connect(stack.postgres.url + "/postgres", autocommit=True) as conn:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (database,),
+                )
         elif kind == "partner":
             stack.partner.default = rng.choice([503, "hang"])
             stack.partner.hang_seconds = 2
@@ -600,6 +636,29 @@ def invariants(
         "no 5xx outside fault windows",
         f"{len(ledger.server_errors) - len(in_window)} outside, {len(in_window)} inside",
         len(ledger.server_errors) == len(in_window),
+    )
+    database_windows = [(start, end) for kind, start, end in ledger.faults if kind in DATABASE_FAULTS]
+    unavailable = [error for error in ledger.server_errors if error[2] == 503]
+    outside_database = [
+        e for e in unavailable if not any(start <= e[0] <= end for start, end in database_windows)
+    ]
+    row(
+        "no 500 at any time; 503 (with Retry-After) only while the database is down",
+        f"{sum(e[2] == 500 for e in ledger.server_errors)} x 500, {len(unavailable)} x 503 "
+        f"({len(outside_database)} outside a database fault, {ledger.unavailable_without_retry_after} "
+        "without Retry-After)",
+        not any(e[2] == 500 for e in ledger.server_errors)
+        and not outside_database
+        and ledger.unavailable_without_retry_after == 0,
+    )
+    answered = sum(
+        any(start <= when <= end for start, end in ledger.database_down) for when in ledger.read_times
+    )
+    row(
+        "cached reads answered while PostgreSQL was stopped",
+        f"{answered} reads answered from the cache in {len(ledger.database_down)} stops of "
+        f"{POSTGRES_DOWN_SECONDS} s",
+        answered > 0 or not ledger.database_down,
     )
 
     # Reads agree with the database, during and after (the list shows stock moved by orders up to

@@ -143,11 +143,16 @@ def live_stack(
     extra_env: dict[str, str] | None = None,
     processes: tuple[str, ...] = ("web", "worker"),
     process_env: dict[str, dict[str, str]] | None = None,
+    database_admin_url: str | None = None,
 ):
-    """Starts the stack; yields a Stack with tokens for admin, alice and bob; stops it."""
+    """Starts the stack; yields a Stack with tokens for admin, alice and bob; stops it. Its
+    database is made on the server of `database_admin_url` (default: DATABASE_ADMIN_URL, or the
+    local PostgreSQL)."""
     run_id = uuid.uuid4().hex[:8]
     database = f"shop_live_{run_id}"
-    pg_url = os.environ.get("DATABASE_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    pg_url = database_admin_url or os.environ.get(
+        "DATABASE_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres"
+    )
     workdir = Path(tempfile.mkdtemp(prefix=f"shop-stack-{run_id}-"))
     port = free_port()
     partner = PartnerStub()

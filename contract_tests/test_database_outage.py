@@ -31,11 +31,9 @@ def outage():
         "CELERY_TASK_TIME_LIMIT": "8",
     }
     try:
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("DATABASE_ADMIN_URL", f"{postgres.url}/postgres")
-            with live_stack(extra_env=env) as stack:
-                stack.postgres = postgres
-                yield stack
+        with live_stack(extra_env=env, database_admin_url=f"{postgres.url}/postgres") as stack:
+            stack.postgres = postgres
+            yield stack
     finally:
         postgres.remove()
 
