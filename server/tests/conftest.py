@@ -117,6 +117,17 @@ def make_product(db):
 
 
 @pytest.fixture
+def lamp(make_product):
+    """The product most tests need: a lamp at 20.00, 10 in stock, in `home`."""
+    return make_product("Lamp", price="20.00", stock=10, category="home")
+
+
+@pytest.fixture
+def alice_client(client_for, alice):
+    return client_for(alice)
+
+
+@pytest.fixture
 def place(db):
     """Places an order through the service (not the API), for tests about what happens next."""
     from shop.orders.services import place_order

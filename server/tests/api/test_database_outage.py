@@ -42,16 +42,6 @@ def database(monkeypatch):
     outage.database_connected()  # no outage leaks into the next test
 
 
-@pytest.fixture
-def lamp(make_product):
-    return make_product("Lamp", price="20.00", stock=10, category="home")
-
-
-@pytest.fixture
-def alice_client(client_for, alice):
-    return client_for(alice)
-
-
 def test_a_write_is_a_503_with_retry_after_and_changes_nothing(alice_client, lamp, database, settings):
     alice_client.get("/api/auth/me/")  # the user is cached: the refusal is the database's, not the token's
     database.down()

@@ -12,16 +12,6 @@ from tests.helpers import assert_problem
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def alice_client(client_for, alice):
-    return client_for(alice)
-
-
-@pytest.fixture
-def lamp(make_product):
-    return make_product("Lamp", price="20.00", stock=10, category="home")
-
-
 def test_it_validates_what_django_routes_whatever_the_script_name(alice_client, lamp):
     # gunicorn strips a trusted proxy's SCRIPT_NAME from the path: Django routes on the rest.
     body = {"items": [{"product": lamp.pk, "quantity": 1}], "gift": True}

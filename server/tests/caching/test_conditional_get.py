@@ -15,11 +15,6 @@ def lamp(make_product):
     return make_product("Lamp", price="25.00", stock=10)
 
 
-@pytest.fixture
-def alice_client(client_for, alice):
-    return client_for(alice)
-
-
 def etag_of(response) -> str:
     assert response.status_code == 200, response.content
     tag = response["ETag"]

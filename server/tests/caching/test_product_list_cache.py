@@ -12,11 +12,6 @@ pytestmark = [pytest.mark.memcached, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def lamp(make_product):
-    return make_product("Lamp", price="20.00", stock=10, category="home")
-
-
-@pytest.fixture
 def client(client_for, alice):
     return client_for(alice)
 

@@ -10,11 +10,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def lamp(make_product):
-    return make_product("Lamp", price="20.00", stock=10)
-
-
-@pytest.fixture
 def alices_order(place, alice, lamp):
     return place(alice, (lamp, 4))
 
