@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
+
 from shop.api.error_codes import ApiErrorCode
+
+# The database not answering (refused, lost, restarting, a statement cancelled, a deadlock): a
+# transient condition, never the request's fault nor the work's failure. Requests answer 503
+# (shop/api/outage.py); tasks retry without using up their retries (shop/retries.py).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 class FieldCode(StrEnum):

@@ -9,13 +9,11 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import close_old_connections
 from django.utils.module_loading import import_string
 
+from shop.errors import DATABASE_ERRORS
 from shop.orders.claims import ClaimHeld
-
-# The database's absence is never the work's failure (shop/api/outage.py says the same to requests).
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 def backoff(retries: int, base: float) -> float:

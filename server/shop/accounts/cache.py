@@ -23,9 +23,5 @@ def store_user(user_id, stamp: Stamp, user: User) -> None:
     bodies.store(_keys(user_id)[0], stamp, user, timeout=settings.USER_CACHE_TTL)
 
 
-def invalidate_user(user_id) -> None:
-    invalidate_users([user_id])
-
-
 def invalidate_users(user_ids) -> None:
     bodies.bump(*(_keys(user_id)[1] for user_id in user_ids))

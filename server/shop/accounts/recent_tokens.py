@@ -46,9 +46,6 @@ class RecentTokens:
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
 
-    def forget_user(self, user_id) -> None:
-        self.forget_users([user_id])
-
     def forget_users(self, user_ids) -> None:
         user_ids = set(user_ids)
         with self._lock:

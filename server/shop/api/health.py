@@ -1,5 +1,6 @@
 """Liveness and readiness probes."""
 
+import functools
 import threading
 import time
 import uuid
@@ -41,21 +42,19 @@ def _cache_ok() -> bool:
         return False
 
 
-_redis_clients: dict[str, redis.Redis] = {}
+@functools.cache
+def _redis(url: str) -> redis.Redis:
+    """One client per broker URL, kept: redis-py's pool of one connection reconnects when it broke."""
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1, max_connections=1)
 
 
 def _broker_ok() -> bool:
-    """A Redis broker is pinged over one kept connection (redis-py's pool reconnects when it
-    broke); another broker is connected to as kombu would."""
+    """A Redis broker is pinged over one kept connection; another broker is connected to as kombu
+    would."""
     url = settings.CELERY_BROKER_URL
     try:
         if url.startswith(("redis://", "rediss://")):
-            client = _redis_clients.get(url)
-            if client is None:
-                client = _redis_clients[url] = redis.Redis.from_url(
-                    url, socket_connect_timeout=1, socket_timeout=1, max_connections=1
-                )
-            return bool(client.ping())
+            return bool(_redis(url).ping())
         with Connection(url, connect_timeout=1) as conn:
             conn.ensure_connection(max_retries=1, timeout=1)
         return True

@@ -48,10 +48,9 @@ class Pairs(str):
 
 
 def _safe(text: str, *, inside_quotes: bool) -> str:
-    quoted = json.dumps(text, ensure_ascii=False)
     if inside_quotes:
-        return quoted[1:-1]
-    return quoted if NEEDS_QUOTES.search(text) else text
+        return json.dumps(text, ensure_ascii=False)[1:-1]
+    return json.dumps(text, ensure_ascii=False) if NEEDS_QUOTES.search(text) else text
 
 
 @functools.lru_cache(maxsize=1024)

@@ -7,6 +7,7 @@ import codecs
 import functools
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -259,12 +260,8 @@ def validate_bodyless_request(request: BodylessRequest) -> Problem | None:
 def _repeated_parameters(query: tuple[tuple[str, str], ...], kinds: dict[str, str]) -> Problem | None:
     """Every query parameter of the contract takes one value (none is an array): a repeat is
     refused, so that nothing downstream can read another value than the one validated."""
-    seen: set[str] = set()
-    repeated: list[str] = []
-    for name, _ in query:
-        if name in seen and kinds.get(name, "list") != "list" and name not in repeated:
-            repeated.append(name)
-        seen.add(name)
+    counts = Counter(name for name, _ in query)
+    repeated = [name for name, n in counts.items() if n > 1 and kinds.get(name, "list") != "list"]
     if not repeated:
         return None
     errors = tuple(FieldError.at(name, FieldCode.REPEATED, "Send this parameter once.") for name in repeated)

@@ -11,15 +11,14 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
+
+from shop.errors import DATABASE_ERRORS
 
 from .error_codes import ApiErrorCode
 from .problems import problem_response
 
 logger = logging.getLogger(__name__)
-
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 _lock = threading.Lock()
 _down_since: float | None = None

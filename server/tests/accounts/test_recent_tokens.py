@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from shop.accounts.cache import invalidate_user
+from shop.accounts.cache import invalidate_users
 from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db(transaction=True)  # invalidation happens on commit
@@ -67,7 +67,7 @@ def test_a_change_made_elsewhere_is_seen_within_the_bound(client_for, alice, set
     # this process's own sees it)
     with connection.cursor() as cursor:
         cursor.execute("UPDATE accounts_user SET is_active = false WHERE id = %s", [alice.pk])
-    invalidate_user(alice.pk)
+    invalidate_users([alice.pk])
     assert client.get("/api/auth/me/").status_code == 200
     time.sleep(0.6)
     assert_problem(client.get("/api/auth/me/"), 401, "authentication_failed")

@@ -66,5 +66,5 @@ def test_the_broker_is_pinged_over_one_kept_connection(anon, settings):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"
     for _ in range(5):
         assert anon.get("/readyz").json()["checks"]["broker"] == "ok"
-    pool = health._redis_clients[settings.CELERY_BROKER_URL].connection_pool
+    pool = health._redis(settings.CELERY_BROKER_URL).connection_pool
     assert pool._created_connections == 1
