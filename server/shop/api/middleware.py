@@ -260,6 +260,8 @@ def validate_bodyless_request(request: BodylessRequest) -> Problem | None:
 def _repeated_parameters(query: tuple[tuple[str, str], ...], kinds: dict[str, str]) -> Problem | None:
     """Every query parameter of the contract takes one value (none is an array): a repeat is
     refused, so that nothing downstream can read another value than the one validated."""
+    if len({name for name, _ in query}) == len(query):
+        return None  # the common case, no name twice: spares building a Counter (~9,000 instructions)
     counts = Counter(name for name, _ in query)
     repeated = [name for name, n in counts.items() if n > 1 and kinds.get(name, "list") != "list"]
     if not repeated:
