@@ -17,7 +17,7 @@ import requests
 import yaml
 
 from contract_tests.stack import REPO
-from shop.api.log_filters import key_value_pairs
+from shop.core.logs import key_value_pairs
 from tests.helpers import PROBLEM, assert_problem
 
 BODY_LIMIT = 2_621_440  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE default

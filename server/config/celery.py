@@ -8,7 +8,7 @@ import time
 
 from celery import Celery, signals
 
-from shop.api.log_filters import Pairs
+from shop.core.logs import Pairs
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils.module_loading import import_string
 
-from shop.errors import DATABASE_ERRORS
+from shop.core.errors import DATABASE_ERRORS
 from shop.orders.claims import ClaimHeld
 
 

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_guid",
     "axes",
+    "shop.core",
     "shop.api",
     "shop.accounts",
     "shop.catalog",
@@ -104,7 +105,7 @@ MEMCACHED_LOCATION = env.list("MEMCACHED_LOCATION", default=[])
 if MEMCACHED_LOCATION:
     CACHES = {
         "default": {
-            "BACKEND": "shop.api.cache.FailOpenPyMemcacheCache",
+            "BACKEND": "shop.core.memcached.FailOpenPyMemcacheCache",
             "LOCATION": MEMCACHED_LOCATION,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="shop"),
             "OPTIONS": {
@@ -284,15 +285,15 @@ LOGGING = {
             " %(message)s"
         },
         "json": {
-            "()": "shop.api.log_filters.KeyValueJsonFormatter",
+            "()": "shop.core.logs.KeyValueJsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
             "rename_fields": {"asctime": "ts", "levelname": "level", "name": "logger"},
         },
     },
     "filters": {
-        "security_one_line": {"()": "shop.api.log_filters.SecurityEventsOnOneLine"},
-        "request_id": {"()": "shop.api.log_filters.RequestId"},
-        "quoted_arguments": {"()": "shop.api.log_filters.QuotedArguments"},
+        "security_one_line": {"()": "shop.core.logs.SecurityEventsOnOneLine"},
+        "request_id": {"()": "shop.core.logs.RequestId"},
+        "quoted_arguments": {"()": "shop.core.logs.QuotedArguments"},
         "outage_lines": {"()": "shop.api.outage.OutageLines"},
     },
     "handlers": {
@@ -404,7 +405,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": f"{CELERY_TASK_DEFAULT_QUEUE}-control", "expires": 3600},
     },
     "deliver-cache-invalidations": {
-        "task": "shop.api.tasks.deliver_invalidations",
+        "task": "shop.core.tasks.deliver_invalidations",
         "schedule": CACHE_REDELIVERY_INTERVAL,
         # Its own queue (the worker reads both), so a backlog of PDFs never delays it; a run that
         # waited longer than a few of its successors would is dropped.

@@ -1,11 +1,11 @@
 """The authenticated user's row, cached so that a cached read costs no query at all. Stored under
-the user's version like the response bodies (shop/api/cache.py): a reader reads the version before
+the user's version like the response bodies (shop/core/cache.py): a reader reads the version before
 the row, a writer bumps it after commit, so a row read just before a change commits (a
 deactivation, a password change) is stored under a version nobody accepts any more."""
 
 from django.conf import settings
 
-from shop.api.cache import Stamp, bodies
+from shop.core.cache import Stamp, bodies
 
 from .models import User
 

@@ -14,8 +14,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_password
 
-from shop.api.error_codes import ApiErrorCode
-from shop.errors import DomainError, FieldCode, FieldError, InvalidInput, Unauthenticated
+from shop.core.error_codes import ApiErrorCode
+from shop.core.errors import DomainError, FieldCode, FieldError, InvalidInput, Unauthenticated
 
 from .models import User
 

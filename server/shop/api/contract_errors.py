@@ -5,7 +5,7 @@ from collections.abc import Iterable
 
 from openapi_core.validation.request import exceptions as request_errors
 
-from shop.errors import FieldCode, FieldError, field_path
+from shop.core.errors import FieldCode, FieldError, field_path
 
 
 def _schema_field_errors(exc: BaseException, prefix: str) -> list[FieldError]:

@@ -1,5 +1,5 @@
 """DRF's exception handler: every error the API raises becomes problem details. Domain errors
-(shop/errors.py) get their HTTP status from the one table below; DRF's and Django's own
+(shop/core/errors.py) get their HTTP status from the one table below; DRF's and Django's own
 exceptions from theirs."""
 
 from collections.abc import Iterator, Mapping
@@ -10,9 +10,9 @@ from django.http import Http404, HttpResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from shop import errors as domain
+from shop.core import errors as domain
+from shop.core.error_codes import ApiErrorCode
 
-from .error_codes import ApiErrorCode
 from .outage import database_unavailable, is_database_error
 from .problems import problem_response, validation_problem
 

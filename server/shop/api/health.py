@@ -12,7 +12,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from kombu import Connection
 
-from .error_codes import ApiErrorCode
+from shop.core.error_codes import ApiErrorCode
+
 from .problems import problem_response
 
 

@@ -20,10 +20,10 @@ from openapi_core.contrib.django import DjangoOpenAPIResponse
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from shop.errors import FieldCode, FieldError, invalid_fields_detail
+from shop.core.error_codes import ApiErrorCode
+from shop.core.errors import FieldCode, FieldError, invalid_fields_detail
 
 from .contract_errors import is_missing_credentials, request_field_errors
-from .error_codes import ApiErrorCode
 from .problems import PROBLEM_CONTENT_TYPE, problem_response
 from .spec import (
     closed_openapi,

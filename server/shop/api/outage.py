@@ -13,9 +13,9 @@ import time
 from django.conf import settings
 from django.http import HttpResponse
 
-from shop.errors import DATABASE_ERRORS
+from shop.core.error_codes import ApiErrorCode
+from shop.core.errors import DATABASE_ERRORS
 
-from .error_codes import ApiErrorCode
 from .problems import problem_response
 
 logger = logging.getLogger(__name__)

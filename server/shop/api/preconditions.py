@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import parse_etags
 
-from shop.errors import PreconditionFailed, PreconditionRequired
+from shop.core.errors import PreconditionFailed, PreconditionRequired
 
 
 def check_if_match(request: HttpRequest, current_etag: str, *, required: bool, what: str) -> None:

@@ -16,9 +16,9 @@ from django.core.exceptions import DisallowedHost
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 
-from shop.errors import FieldError, invalid_fields_detail
+from shop.core.error_codes import ApiErrorCode
+from shop.core.errors import FieldError, invalid_fields_detail
 
-from .error_codes import ApiErrorCode
 from .request_id import current_request_id
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"

@@ -11,7 +11,8 @@ from django.templatetags.static import static
 from django.urls import reverse
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
-from .error_codes import ApiErrorCode
+from shop.core.error_codes import ApiErrorCode
+
 from .outage import database_unavailable, is_database_error
 from .problems import problem_response, problem_title
 from .spec import HTTP_METHODS, spec_bytes, spec_document

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from shop.errors import InvalidInput
+from shop.core.errors import InvalidInput
 
 from .models import Product
 from .services import edit_product

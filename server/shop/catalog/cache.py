@@ -1,5 +1,5 @@
 """The product cache: one list entry per validated query and one entry per product (see
-shop/api/cache.py for why a version-checked body cannot be served stale).
+shop/core/cache.py for why a version-checked body cannot be served stale).
 
 Two kinds of change, versioned apart:
 
@@ -18,7 +18,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import HttpRequest
 
-from shop.api.cache import Stamp, bodies, entity_tag, hashed_key
+from shop.core.cache import Stamp, bodies, hashed_key
+from shop.core.etags import entity_tag
 
 CATALOG_VERSION = "catalog:products:version"
 STOCK_VERSION = "catalog:stock:version"

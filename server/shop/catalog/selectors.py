@@ -2,8 +2,8 @@
 
 from django.db.models import QuerySet
 
-from shop.api.error_codes import ApiErrorCode
-from shop.errors import NotFound
+from shop.core.error_codes import ApiErrorCode
+from shop.core.errors import NotFound
 
 from .models import Product
 

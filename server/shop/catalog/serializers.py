@@ -2,7 +2,7 @@ from django.conf import settings
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from shop.api.cache import representation_tag
+from shop.core.etags import representation_tag
 
 from .models import Category, Product
 

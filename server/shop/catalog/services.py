@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
-from shop.errors import FieldCode, FieldError, InvalidInput
+from shop.core.errors import FieldCode, FieldError, InvalidInput
 
 from .models import Product
 from .selectors import product_not_found

@@ -6,7 +6,7 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from shop.api.cache import cached_json, fresh_json, none_match, not_modified, store_after_render
+from shop.api.cached_responses import cached_json, fresh_json, none_match, not_modified, store_after_render
 from shop.api.pagination import CappedCountPagination
 from shop.api.permissions import IsStaffOrReadOnly
 from shop.api.preconditions import if_match_precondition, json_with_etag

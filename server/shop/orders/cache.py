@@ -3,7 +3,7 @@ permission check runs before any cached body is returned."""
 
 from django.conf import settings
 
-from shop.api.cache import Stamp, bodies
+from shop.core.cache import Stamp, bodies
 
 
 def _keys(order_id: int) -> tuple[str, str]:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from kombu.exceptions import ChannelError
 
 from config.celery import app
-from shop.api.log_filters import Pairs
+from shop.core.logs import Pairs
 from shop.invoices.models import Invoice, InvoiceStatus
 from shop.invoices.tasks import generate_invoice_task
 from shop.notifications.models import EmailNotification, EmailStatus

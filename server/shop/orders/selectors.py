@@ -4,8 +4,8 @@ with the page size or the number of lines per order."""
 from django.db.models import Prefetch, QuerySet
 
 from shop.accounts.models import User
-from shop.api.error_codes import ApiErrorCode
-from shop.errors import NotFound
+from shop.core.error_codes import ApiErrorCode
+from shop.core.errors import NotFound
 
 from .models import Order, OrderItem, OrderStatusChange
 from .permissions import can_view_order

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
-from shop.api.cache import representation_tag
+from shop.core.etags import representation_tag
 from shop.invoices.models import InvoiceStatus
 
 from .models import Order, OrderStatus

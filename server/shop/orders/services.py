@@ -14,7 +14,7 @@ from django.utils import timezone
 from shop.accounts.models import User
 from shop.catalog.models import Product
 from shop.catalog.signals import stock_changed
-from shop.errors import DomainError, FieldCode, FieldError, InvalidInput, Unprocessable
+from shop.core.errors import DomainError, FieldCode, FieldError, InvalidInput, Unprocessable
 
 from .error_codes import OrderErrorCode
 from .lock_objects import order_for_update, products_for_update

@@ -1,6 +1,6 @@
 """Who may move an order from which status to which: the single table the API consults."""
 
-from shop.errors import Conflict, Forbidden
+from shop.core.errors import Conflict, Forbidden
 
 from .error_codes import OrderErrorCode
 from .models import OrderStatus as S

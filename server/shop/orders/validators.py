@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
-from shop.errors import DomainError
+from shop.core.errors import DomainError
 
 from .error_codes import OrderErrorCode
 

@@ -6,7 +6,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
-from shop.api.cache import cached_json, fresh_json, none_match, not_modified
+from shop.api.cached_responses import cached_json, fresh_json, none_match, not_modified
 from shop.api.pagination import CappedCountPagination
 from shop.api.preconditions import if_match_precondition, json_with_etag
 from shop.api.throttling import OrderCreateThrottle

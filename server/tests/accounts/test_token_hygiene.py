@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from shop.accounts.services import create_user
-from shop.errors import DomainError
+from shop.core.errors import DomainError
 from tests.helpers import assert_problem, race
 
 PASSWORD = "s3cret-Passw0rd"

@@ -7,10 +7,10 @@ import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, serializers
 
-from shop import errors
-from shop.api.error_codes import ApiErrorCode
+from shop.core import errors
 from shop.api.exceptions import flatten_errors, problem_exception_handler
 from shop.catalog.models import Product
+from shop.core.error_codes import ApiErrorCode
 
 
 def test_it_flattens_nested_errors_into_paths():

@@ -8,7 +8,7 @@ import socket
 import pytest
 from django.conf import settings
 
-from shop.api.log_filters import KeyValueJsonFormatter, QuotedArguments, RequestId, key_value_pairs
+from shop.core.logs import KeyValueJsonFormatter, QuotedArguments, RequestId, key_value_pairs
 from tests.helpers import captured_log_lines
 
 FORGED = "/zz%20event=order_placed%20order_id=424242"

@@ -6,10 +6,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from shop.api.error_codes import ApiErrorCode
 from shop.api.middleware import ResponseContractViolation
 from shop.api.problems import problem_body
 from shop.api.spec import HTTP_METHODS, documented_codes, resolve_ref, spec_document
+from shop.core.error_codes import ApiErrorCode
 from shop.orders.error_codes import OrderErrorCode
 from tests.helpers import assert_problem
 
@@ -209,7 +209,7 @@ def test_a_code_the_operation_does_not_document_is_caught(client_for, alice, mon
     document for its status, so every raise site a test reaches is checked against the contract:
     here a product read answering another operation's rule."""
     from shop.catalog import views
-    from shop.errors import Conflict
+    from shop.core.errors import Conflict
 
     def conflicting(**kwargs):
         raise Conflict("Cannot.", code=OrderErrorCode.INVALID_STATUS_TRANSITION)

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.conf import settings
 
-from shop.api.log_filters import KeyValueJsonFormatter, RequestId
+from shop.core.logs import KeyValueJsonFormatter, RequestId
 from shop.orders.models import Order
 from tests.helpers import assert_problem, captured_log_lines, post_order
 

@@ -14,7 +14,7 @@ CLOSED_PORT = "127.0.0.1:1"  # nothing listens there: every call is refused at o
 @pytest.fixture
 def memcached_lost(settings):
     unreachable = {
-        "BACKEND": "shop.api.cache.FailOpenPyMemcacheCache",
+        "BACKEND": "shop.core.memcached.FailOpenPyMemcacheCache",
         "LOCATION": [CLOSED_PORT],
         "OPTIONS": {"use_pooling": True, "ignore_exc": True, "connect_timeout": 0.2, "timeout": 0.2},
     }
@@ -49,7 +49,7 @@ def test_it_goes_back_to_the_shared_store_when_it_answers(anon, alice, memcached
 def test_the_throttle_client_raises_instead_of_failing_open():
     options = raising_cache(
         {
-            "BACKEND": "shop.api.cache.FailOpenPyMemcacheCache",
+            "BACKEND": "shop.core.memcached.FailOpenPyMemcacheCache",
             "LOCATION": [CLOSED_PORT],
             "OPTIONS": {"ignore_exc": True},
         }

@@ -8,7 +8,7 @@ from pymemcache.client.hash import HashClient
 from pymemcache.exceptions import MemcacheError, MemcacheIllegalInputError
 
 from contract_tests.services import memcached
-from shop.api.cache import PinnedHashClient
+from shop.core.memcached import PinnedHashClient
 
 pytestmark = pytest.mark.memcached
 

@@ -86,7 +86,7 @@ def test_ttl_is_honoured(client_for, alice, alices_order, settings):
 def test_memcached_down_still_answers(client_for, alice, alices_order, settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "shop.api.cache.FailOpenPyMemcacheCache",
+            "BACKEND": "shop.core.memcached.FailOpenPyMemcacheCache",
             "LOCATION": "127.0.0.1:1",
             "OPTIONS": {"ignore_exc": True, "connect_timeout": 0.2, "timeout": 0.2},
         }

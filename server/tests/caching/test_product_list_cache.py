@@ -177,7 +177,7 @@ def test_ttl_is_honoured(client, lamp, settings):
 def memcached_down(settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "shop.api.cache.FailOpenPyMemcacheCache",
+            "BACKEND": "shop.core.memcached.FailOpenPyMemcacheCache",
             "LOCATION": "127.0.0.1:1",  # nothing listens there
             "OPTIONS": {"ignore_exc": True, "connect_timeout": 0.2, "timeout": 0.2, "retry_attempts": 1},
         }
@@ -185,7 +185,7 @@ def memcached_down(settings):
 
 
 def test_memcached_down_still_answers_from_the_database(client, lamp, memcached_down, caplog):
-    with caplog.at_level(logging.WARNING, logger="shop.api.cache"):
+    with caplog.at_level(logging.WARNING, logger="shop.core.memcached"):
         responses = [client.get("/api/products/") for _ in range(3)]
     assert [(r.status_code, r["X-Cache"]) for r in responses] == [(200, "MISS")] * 3
     assert responses[0].json()["results"][0]["name"] == "Lamp"

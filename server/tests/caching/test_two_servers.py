@@ -11,7 +11,7 @@ from pymemcache.exceptions import MemcacheError
 
 from config.settings.base import raising_cache
 from contract_tests.services import Daemon, memcached
-from shop.api.cache import FailOpenPyMemcacheCache
+from shop.core.memcached import FailOpenPyMemcacheCache
 
 pytestmark = pytest.mark.memcached
 
@@ -29,7 +29,7 @@ def servers():
 def cache_pair(servers, *, strict: bool) -> tuple[PyMemcacheCache, PyMemcacheCache]:
     """The same cache configuration as production, in two "processes" (two clients)."""
     settings = {
-        "BACKEND": "shop.api.cache.FailOpenPyMemcacheCache",
+        "BACKEND": "shop.core.memcached.FailOpenPyMemcacheCache",
         "LOCATION": [f"127.0.0.1:{server.port}" for server in servers],
         "KEY_PREFIX": "two-servers",
         "OPTIONS": {

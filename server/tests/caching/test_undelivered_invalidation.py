@@ -4,9 +4,9 @@ database and delivered by the worker, after which every process reads the new da
 import pytest
 
 from config.settings.base import raising_cache
-from shop.api.cache import deliver_invalidations
-from shop.api.models import UndeliveredInvalidation
-from shop.api.tasks import deliver_invalidations_task
+from shop.core.cache import deliver_invalidations
+from shop.core.models import UndeliveredInvalidation
+from shop.core.tasks import deliver_invalidations_task
 
 pytestmark = [pytest.mark.memcached, pytest.mark.django_db(transaction=True)]
 

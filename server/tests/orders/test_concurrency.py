@@ -5,7 +5,7 @@ from collections import Counter
 import pytest
 
 from shop.catalog.models import Product
-from shop.errors import DomainError
+from shop.core.errors import DomainError
 from shop.orders.models import IdempotencyKey, Order, OrderItem
 from shop.orders.services import change_order_status, place_order
 from tests.helpers import race

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from shop.api.log_filters import key_value_pairs
+from shop.core.logs import key_value_pairs
 from shop.orders.models import OrderStatus
 from shop.orders.services import change_order_status
 from shop.retries import backoff

@@ -1,13 +1,13 @@
-"""Logging filters used by `LOGGING`."""
+"""The log's format and filters (used by `LOGGING`), and `Pairs` for `key=value` text the code
+built itself."""
 
 import functools
 import json
 import logging
 import re
 
+from django_guid import get_guid
 from pythonjsonlogger.json import JsonFormatter
-
-from .request_id import current_request_id
 
 
 class SecurityEventsOnOneLine(logging.Filter):
@@ -30,7 +30,7 @@ class RequestId(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):
-            record.request_id = current_request_id() or "-"
+            record.request_id = get_guid() or "-"
         return True
 
 

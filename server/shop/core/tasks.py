@@ -1,7 +1,7 @@
 from celery import shared_task
 
 
-@shared_task(name="shop.api.tasks.deliver_invalidations")
+@shared_task(name="shop.core.tasks.deliver_invalidations")
 def deliver_invalidations_task() -> int:
     """Beat, every CACHE_REDELIVERY_INTERVAL: bumps the cache versions another process could not."""
     from .cache import deliver_invalidations

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError
 
-from shop.api.error_codes import ApiErrorCode
+from shop.core.error_codes import ApiErrorCode
 
 # The database not answering (refused, lost, restarting, a statement cancelled, a deadlock): a
 # transient condition, never the request's fault nor the work's failure. Requests answer 503
