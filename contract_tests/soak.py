@@ -491,14 +491,8 @@ def soak(
     )
 
 
-OUTBOX_TABLES = ("invoices_invoice", "notifications_emailnotification", "shipping_shippingnotification")
-
-
 def outbox_counts(stack: Stack, status: str) -> int:
-    return sum(
-        stack.query(f"SELECT count(*) FROM {table} WHERE status = %s", status)[0][0]
-        for table in OUTBOX_TABLES
-    )
+    return stack.query("SELECT count(*) FROM outbox_entry WHERE status = %s", status)[0][0]
 
 
 def drain(stack: Stack, timeout: float = 180) -> int:
@@ -525,8 +519,7 @@ def diagnostics(stack: Stack) -> str:
     import redis
 
     lines = [
-        f"{table}: {stack.query(f'SELECT status, count(*) FROM {table} GROUP BY status')}"
-        for table in OUTBOX_TABLES
+        f"outbox: {stack.query('SELECT kind, status, count(*) FROM outbox_entry GROUP BY kind, status')}"
     ]
     broker = redis.Redis.from_url(stack.env["CELERY_BROKER_URL"])
     queue = stack.env["CELERY_TASK_DEFAULT_QUEUE"]
@@ -585,14 +578,17 @@ def invariants(
     )
 
     # Invoices: one PDF per order, on disk
-    invoices = stack.query("SELECT order_id, status, file FROM invoices_invoice")
+    invoices = stack.query(
+        "SELECT e.object_id, e.status, i.file FROM outbox_entry e"
+        " LEFT JOIN invoices_invoice i ON i.order_id = e.object_id WHERE e.kind = 'invoice'"
+    )
     media = Path(stack.env["DJANGO_MEDIA_ROOT"])
     pdfs = sorted(media.rglob("*.pdf"))
     per_order = Counter(order_id for order_id, _, _ in invoices)
     bad = [
         order_id
         for order_id, status, path in invoices
-        if status != "ready" or not (media / path).is_file() or per_order[order_id] != 1
+        if status != "done" or not path or not (media / path).is_file() or per_order[order_id] != 1
     ]
     row(
         "one PDF per order",
@@ -605,30 +601,32 @@ def invariants(
     for subject in stack.smtp.accepted:
         if match := re.search(r"order #(\d+) confirmed", subject):
             delivered[int(match[1])] += 1
-    emails = stack.query("SELECT order_id, status, attempts FROM notifications_emailnotification")
-    lost = [o for o, status, _ in emails if status == "sent" and delivered[o] == 0]
+    emails = stack.query(
+        "SELECT object_id, status, attempts FROM outbox_entry WHERE kind = 'order_confirmation'"
+    )
+    lost = [o for o, status, _ in emails if status == "done" and delivered[o] == 0]
     unexplained = [o for o, _, attempts in emails if delivered[o] > 1 and delivered[o] > attempts]
     crash_window = sum(1 for o, _, attempts in emails if delivered[o] > 1 and delivered[o] <= attempts)
     unsent = [
         o
         for o, status in orders.items()
-        if status != "cancelled" and o not in {e[0] for e in emails if e[1] == "sent"}
+        if status != "cancelled" and o not in {e[0] for e in emails if e[1] == "done"}
     ]
     statuses = Counter(status for _, status, _ in emails)
     row(
         "one confirmation e-mail per order",
-        f"{statuses['sent']} sent, {statuses['skipped']} skipped (cancelled first); {len(lost)} lost, "
+        f"{statuses['done']} sent, {statuses['skipped']} skipped (cancelled first); {len(lost)} lost, "
         f"{len(unsent)} live orders unconfirmed, {crash_window} sent twice by a worker killed mid-send",
         not lost and not unsent and not unexplained,
     )
 
     # Partner: one notice per shipment, every call of it with the same key
     shipped = {o for o, status in orders.items() if status in ("shipped", "delivered")}
-    notices = dict(stack.query("SELECT order_id, status FROM shipping_shippingnotification"))
+    notices = dict(stack.query("SELECT object_id, status FROM outbox_entry WHERE kind = 'shipping_notice'"))
     calls = defaultdict(list)
     for call in stack.partner.calls:
         calls[call["json"]["order_id"]].append(call)
-    unsent_notices = [o for o in shipped if notices.get(o) != "sent"]
+    unsent_notices = [o for o in shipped if notices.get(o) != "done"]
     keys_per_order = [len({c["headers"].get("Idempotency-Key") for c in calls[o]}) for o in shipped]
     accepted_per_order = [sum(200 <= c.get("answer", 0) < 300 for c in calls[o]) for o in shipped]
     row(

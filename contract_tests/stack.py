@@ -69,6 +69,16 @@ class Stack:
         with psycopg.connect(self.env["DATABASE_URL"]) as conn:
             return conn.execute(sql, args).fetchall()
 
+    def work(self, kind: str, object_id: int) -> tuple[str, int, int] | None:
+        """(status, attempts, requeues) of the outbox entry of `kind` about `object_id`, or None."""
+        rows = self.query(
+            "SELECT status, attempts, requeues FROM outbox_entry WHERE kind = %s AND object_id = %s"
+            " ORDER BY id DESC LIMIT 1",
+            kind,
+            object_id,
+        )
+        return rows[0] if rows else None
+
     def create_product(self, *, stock: int, price: str = "10.00") -> int:
         """A new product (through the API, as staff); returns its id."""
         response = requests.post(

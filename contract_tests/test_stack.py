@@ -33,4 +33,4 @@ def test_it_serves_with_production_settings_and_a_worker(stack):
         time.sleep(0.5)
     pdf = requests.get(stack.url(body["report_url"]), headers=stack.auth("alice"), timeout=5)
     assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
-    assert "event=task_succeeded task=shop.invoices.tasks.generate_invoice" in stack.log("worker")
+    assert "event=task_succeeded task=shop.outbox.tasks.run_entry" in stack.log("worker")

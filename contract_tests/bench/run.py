@@ -31,6 +31,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "server"))  # tests.helpers
 
+from contract_tests.bench import ENV as BENCH_ENV
 from contract_tests.stack import live_stack
 
 HERE = Path(__file__).resolve().parent
@@ -374,7 +375,7 @@ def main() -> int:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
 
-    extra = {"BENCH_CEILING": "true", "LOG_LEVEL": "WARNING", "JWT_ACCESS_TOKEN_MINUTES": "240"}
+    extra = {**BENCH_ENV, "LOG_LEVEL": "WARNING", "JWT_ACCESS_TOKEN_MINUTES": "240"}
     with live_stack(
         validate_responses=False, web_workers=int(os.environ.get("WEB_WORKERS", 2)), extra_env=extra
     ) as stack:
@@ -442,7 +443,7 @@ def main() -> int:
             row(
                 "plain DRF: GET /bench/plain/products/ (1 client)",
                 versus_plain.reference,
-                "a ListAPIView of 20 products: no cache, no validation, simplejwt (shop/api/bench_plain.py)",
+                "a ListAPIView of 20 products: no cache, no validation, simplejwt (bench/app/plain.py)",
             )
         )
         rows.append(
@@ -474,15 +475,15 @@ def main() -> int:
             return rows[-1]
 
         write_ceiling = placing(
-            "write ceiling: Django, same locks and rows, 1 publish",
+            "write ceiling: place_order from a plain Django view",
             "/bench/write-ceiling",
-            "no DRF, no validation, no auth, no throttle, no cache invalidation (shop/api/bench.py)",
+            "the service alone: no DRF, validation, auth, throttle or key (bench/app/views.py)",
         )
         ours = placing("POST /api/orders/, 16 clients, 50 products", "/api/orders/", BENCH_TOKEN=token)
         plain_orders = placing(
             "plain DRF: POST /bench/plain/orders/, 16 clients, 50 products",
             "/bench/plain/orders/",
-            "nested ModelSerializer, select_for_update, two task publishes (shop/api/bench_plain.py)",
+            "nested ModelSerializer, stock in serializer.create() (bench/app/plain.py)",
             BENCH_TOKEN=token,
         )
         ours.note = f"{ours.requests_per_s / plain_orders.requests_per_s:.2f}x the plain DRF implementation"

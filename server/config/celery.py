@@ -68,8 +68,12 @@ def _context(task, task_id=None, kwargs=None) -> Pairs:
     request = getattr(task, "request", None)
     task_id = task_id or getattr(request, "id", None)
     kwargs = kwargs if kwargs is not None else (getattr(request, "kwargs", None) or {})
-    order = f" order_id={int(kwargs['order_id'])}" if "order_id" in kwargs else ""
-    return Pairs(f"task={task.name} task_id={task_id}{order}")
+    entry = ""
+    if "entry_id" in kwargs:  # an outbox entry: which one, of what kind, about which object
+        entry = f" entry_id={int(kwargs['entry_id'])}"
+        if kwargs.get("kind"):
+            entry += f" kind={str(kwargs['kind'])[:40]} object_id={int(kwargs['object_id'])}"
+    return Pairs(f"task={task.name} task_id={task_id}{entry}")
 
 
 def _adopt_request_id(task) -> None:

@@ -1,8 +1,7 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from shop.api import bench, health, metrics
+from shop.api import health, metrics
 from shop.api import views as api_views
 
 handler400 = "shop.api.views.bad_request"
@@ -22,17 +21,6 @@ urlpatterns = [
     path("api/auth/", include("shop.accounts.urls")),
     path("api/products/", include("shop.catalog.urls")),
     path("api/", include("shop.orders.urls")),
+    path("api/", include("shop.invoices.urls")),
     path("admin/", admin.site.urls),
 ]
-
-if settings.BENCH_CEILING:
-    urlpatterns += [
-        path("bench/ceiling", bench.ceiling, name="bench-ceiling"),
-        path("bench/write-ceiling", bench.write_ceiling, name="bench-write-ceiling"),
-    ]
-    from shop.api import bench_plain
-
-    urlpatterns += [
-        path("bench/plain/orders/", bench_plain.PlainOrderCreate.as_view(), name="bench-plain-orders"),
-        path("bench/plain/products/", bench_plain.PlainProductList.as_view(), name="bench-plain-products"),
-    ]

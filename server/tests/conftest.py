@@ -176,3 +176,15 @@ def use_broker(monkeypatch):
     yield switch
     app.conf.task_always_eager, app.conf.broker_url = saved
     reset_pools()
+
+
+@pytest.fixture
+def register_kind(monkeypatch):
+    """Registers an outbox kind for one test (shop.outbox.kinds), gone after it."""
+    from shop.outbox import kinds
+
+    def register(kind):
+        monkeypatch.setitem(kinds._kinds, kind.name, kind)
+        return kind
+
+    return register

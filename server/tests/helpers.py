@@ -134,3 +134,19 @@ def captured_log_lines(formatter: logging.Formatter, *filters: logging.Filter):
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)
+
+
+def work(order, kind: str):
+    """The outbox entry of an order's work of `kind` (`invoice`, `order_confirmation`,
+    `shipping_notice`), as the database has it now."""
+    from shop.outbox.models import Entry
+
+    return Entry.objects.get(kind=kind, object_id=getattr(order, "pk", order))
+
+
+def do_work(order, kind: str):
+    """Runs the order's outbox entry of `kind` once, in-process, as the worker would; returns
+    the entry when this run settled or attempted it."""
+    from shop.outbox.runner import run
+
+    return run(work(order, kind).pk)

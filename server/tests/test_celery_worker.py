@@ -11,9 +11,9 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from shop.invoices.models import Invoice, InvoiceStatus
+from shop.invoices.models import Invoice
 from shop.invoices.services import invoice_path
-from shop.notifications.models import EmailNotification, EmailStatus
+from shop.outbox.models import Entry
 from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
@@ -74,19 +74,24 @@ def test_a_real_worker_makes_the_invoice_and_sends_the_email(worker, client_for,
     order_id = response.json()["id"]
 
     wait_for(
-        lambda: EmailNotification.objects.filter(order_id=order_id, status=EmailStatus.SENT).exists(),
+        lambda: Entry.objects.filter(kind="order_confirmation", object_id=order_id, status="done").exists(),
         timeout=60,
         what="the confirmation e-mail to be sent",
     )
-    assert Invoice.objects.get(order_id=order_id).status == InvoiceStatus.READY
+    assert Entry.objects.get(kind="invoice", object_id=order_id).status == "done"
+    assert Invoice.objects.filter(order_id=order_id).exists()
     assert invoice_path(order_id).read_bytes().startswith(b"%PDF")
     (message,) = list(mail_dir.iterdir())
     assert "invoice-order-" in message.read_text()
     text = log.read_text()
+    invoice, email = (
+        Entry.objects.get(kind=kind, object_id=order_id).pk for kind in ("invoice", "order_confirmation")
+    )
     for line in (
-        "event=task_started task=shop.invoices.tasks.generate_invoice",
-        "event=task_succeeded task=shop.invoices.tasks.generate_invoice",
-        "event=task_succeeded task=shop.notifications.tasks.send_order_confirmation",
+        "event=task_started task=shop.outbox.tasks.run_entry task_id=",
+        "event=task_succeeded task=shop.outbox.tasks.run_entry",
+        f" entry_id={invoice}",
+        f" entry_id={email}",
         f"event=invoice_rendered order_id={order_id} render_ms=",  # the worker's cost per order, visible
         f"event=email_sent order_id={order_id} send_ms=",
     ):

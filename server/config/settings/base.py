@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django_guid",
     "axes",
     "shop.core",
+    "shop.outbox",
     "shop.api",
     "shop.accounts",
     "shop.catalog",
@@ -96,7 +97,7 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Retry-After (seconds), not a 500 (shop/api/outage.py).
 DATABASE_RETRY_AFTER = env.int("DATABASE_RETRY_AFTER", default=5)
 # A task that met the database gone retries after 1, 2, 4 ... seconds, at most this many, for as
-# long as the outage lasts; such a retry uses up none of the task's own (shop/retries.py).
+# long as the outage lasts; such a retry uses up none of the task's own (shop/outbox/tasks.py).
 DATABASE_RETRY_MAX_DELAY = env.float("DATABASE_RETRY_MAX_DELAY", default=30.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -251,8 +252,6 @@ SPECTACULAR_SETTINGS = {
 # in a request it is the request's own host: `https://<host>/problems/<code>`.
 PROBLEM_TYPE_BASE = env("PROBLEM_TYPE_BASE", default="https://shop.example/problems/")
 
-# The benchmark's ceiling view (/bench/ceiling); off everywhere but `make bench`.
-BENCH_CEILING = env.bool("BENCH_CEILING", default=False)
 
 # /readyz checks the database, the cache and the broker at most this often per web process.
 READYZ_CACHE_SECONDS = env.float("READYZ_CACHE_SECONDS", default=1.0)
@@ -391,7 +390,7 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 }
 CELERY_BEAT_SCHEDULE = {
     "resume-pending-order-work": {
-        "task": "shop.orders.tasks.resume_pending_work",
+        "task": "shop.outbox.tasks.resume_pending_work",
         "schedule": env.float("OUTBOX_SWEEP_INTERVAL", default=60.0),
     },
     "purge-idempotency-keys": {
@@ -441,7 +440,8 @@ EXTERNAL_API_URL = env("EXTERNAL_API_URL", default="")
 EXTERNAL_API_TIMEOUT = env.float("EXTERNAL_API_TIMEOUT", default=5.0)
 EXTERNAL_API_MAX_RETRIES = env.int("EXTERNAL_API_MAX_RETRIES", default=3)
 EXTERNAL_API_RETRY_BACKOFF = env.float("EXTERNAL_API_RETRY_BACKOFF", default=2.0)
-# Every task retries with base * 2^n seconds (plus jitter), at most so many times (shop/retries.py).
+# Every outbox kind retries with base * 2^n seconds (plus jitter), at most so many times
+# (shop/outbox/kinds.py: <prefix>_RETRY_BACKOFF, <prefix>_MAX_RETRIES).
 INVOICE_RETRY_BACKOFF = env.float("INVOICE_RETRY_BACKOFF", default=1.0)
 INVOICE_MAX_RETRIES = env.int("INVOICE_MAX_RETRIES", default=3)
 EMAIL_RETRY_BACKOFF = env.float("EMAIL_RETRY_BACKOFF", default=5.0)

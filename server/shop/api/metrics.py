@@ -21,9 +21,7 @@ import time
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db.models import Count, Min
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -33,7 +31,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+
+from shop.outbox.metrics import OutboxCollector
 
 access = logging.getLogger("shop.access")
 
@@ -64,44 +63,6 @@ TASK_DURATION = Histogram(
 
 def status_class(status: int) -> str:
     return f"{status // 100}xx"
-
-
-class OutboxCollector:
-    """Outbox rows per kind and state, and the age of the oldest pending one, from the database."""
-
-    def collect(self):
-        from shop.invoices.models import Invoice
-        from shop.notifications.models import EmailNotification
-        from shop.shipping.models import ShippingNotification
-
-        rows = GaugeMetricFamily(
-            "shop_outbox_rows",
-            "Outbox rows waiting (pending) or given up (failed).",
-            labels=["kind", "state"],
-        )
-        oldest = GaugeMetricFamily(
-            "shop_outbox_oldest_pending_seconds",
-            "Age of the oldest pending outbox row (0 when none).",
-            labels=["kind"],
-        )
-        now = timezone.now()
-        for kind, model in (
-            ("invoice", Invoice),
-            ("email", EmailNotification),
-            ("shipping", ShippingNotification),
-        ):
-            counts = dict(
-                model.objects.filter(status__in=("pending", "failed"))
-                .values_list("status")
-                .annotate(n=Count("pk"))
-                .values_list("status", "n")
-            )
-            for state in ("pending", "failed"):
-                rows.add_metric([kind, state], counts.get(state, 0))
-            first = model.objects.filter(status="pending").aggregate(first=Min("created_at"))["first"]
-            oldest.add_metric([kind], (now - first).total_seconds() if first else 0.0)
-        yield rows
-        yield oldest
 
 
 def registry() -> CollectorRegistry:

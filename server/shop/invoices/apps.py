@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class InvoicesConfig(AppConfig):
     name = "shop.invoices"
     label = "invoices"
+
+    def ready(self) -> None:
+        from shop.orders.work import OrderWork
+        from shop.outbox.kinds import Kind, register
+
+        from . import signals  # noqa: F401 - an order's representation shows its invoice
+        from .services import generate_invoice
+
+        register(Kind(OrderWork.INVOICE, run=generate_invoice, settings_prefix="INVOICE"))

@@ -3,31 +3,6 @@ from django.db import models
 from django.db.models import Q
 
 
-class OutboxRow(models.Model):
-    """A piece of work an order owes (its invoice, an e-mail, a partner notice): written `pending`
-    in the order's own transaction, published after commit, done by a task.
-
-    What `outbox.py` relies on: one row per order and kind (found by `order_id`); `status`, whose
-    `PENDING` value the sweeper looks for and whose `FAILED` value is terminal until someone
-    requeues the row; `enqueued_at`, stamped when a publish was taken by the broker (null when it
-    was not), and `created_at`; an index on (status, created_at).
-
-    A task claims its row (`claimed_until`, committed before it calls anything outside), counts
-    the attempt and records the outcome in a second commit: a crash in between leaves evidence,
-    and the sweeper does not publish a row whose claim is still running."""
-
-    attempts = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, help_text="What the last failed attempt said")
-    claimed_until = models.DateTimeField(null=True, blank=True)
-    requeues = models.PositiveIntegerField(default=0, help_text="Times staff sent a failed row again")
-    requeued_at = models.DateTimeField(null=True, blank=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        abstract = True
-
-
 class OrderStatus(models.TextChoices):
     PENDING = "pending"
     PROCESSING = "processing"

@@ -15,16 +15,17 @@ from shop.accounts.models import User
 from shop.catalog.models import Product
 from shop.catalog.signals import stock_changed
 from shop.core.errors import DomainError, FieldCode, FieldError, InvalidInput, Unprocessable
+from shop.outbox.publish import owe, publish_on_commit
 
 from .error_codes import OrderErrorCode
 from .lock_objects import order_for_update, products_for_update
 from .models import IdempotencyKey, Order, OrderItem, OrderStatus, OrderStatusChange
-from .outbox import record_order_placed, record_order_shipped
 from .permissions import can_view_order
 from .selectors import order_detail, order_not_found, with_details_written
 from .signals import while_creating
 from .transitions import check_transition
 from .validators import MAX_QUANTITY_PER_LINE, validate_order_total
+from .work import OrderWork
 
 CENT = Decimal("0.01")
 
@@ -145,8 +146,9 @@ def place_order(
         if key_record is not None:
             key_record.order = order
             key_record.save(update_fields=["order"])
-        order.invoice = record_order_placed(order)
-    with_details_written(order, items=items, status_changes=[created])
+        invoice = owe(OrderWork.INVOICE, order.pk)
+        publish_on_commit(invoice, owe(OrderWork.ORDER_CONFIRMATION, order.pk, after=invoice))
+    with_details_written(order, items=items, status_changes=[created], invoice=None)
     return order, True
 
 
@@ -220,7 +222,7 @@ def change_order_status(
     order.save(update_fields=["status", "updated_at"])
     OrderStatusChange.objects.create(order=order, from_status=previous, to_status=status, changed_by=actor)
     if status == OrderStatus.SHIPPED:
-        record_order_shipped(order)
+        publish_on_commit(owe(OrderWork.SHIPPING_NOTICE, order.pk))
     return order_detail(order.pk)
 
 

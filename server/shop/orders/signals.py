@@ -2,7 +2,7 @@
 
 Writing the rows of an order that is being created invalidates nothing: nothing of it can be
 cached yet (a read of it before it existed was a 404, which is never stored), and placing an order
-would otherwise bump its version three times (the order, its history, its invoice), three
+would otherwise bump its version twice (the order, its history), two
 Memcached round trips after the commit for nothing. `place_order` writes them `while_creating()`.
 """
 
@@ -47,10 +47,3 @@ def _order_changed(instance: Order, **kwargs) -> None:
 @receiver(post_save, sender=OrderStatusChange, dispatch_uid="orders_status_change_saved")
 def _part_of_order_changed(instance, **kwargs) -> None:
     _invalidate_after_commit(instance.order_id)
-
-
-@receiver(post_save, sender="invoices.Invoice", dispatch_uid="orders_invoice_saved")
-def _invoice_changed(instance, update_fields=None, **kwargs) -> None:
-    """Only the invoice's status shows (as `report_url`): a claim counting an attempt changes none."""
-    if update_fields is None or "status" in update_fields:
-        _invalidate_after_commit(instance.order_id)

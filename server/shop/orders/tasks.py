@@ -7,11 +7,3 @@ def purge_idempotency_keys_task() -> int:
     from .services import purge_idempotency_keys
 
     return purge_idempotency_keys()
-
-
-@shared_task(name="shop.orders.tasks.resume_pending_work")
-def resume_pending_work_task() -> dict[str, int]:
-    """Beat's sweeper: publishes again the order work that is still pending."""
-    from .outbox import resume_pending_work
-
-    return resume_pending_work()

@@ -5,6 +5,5 @@ from . import views
 urlpatterns = [
     path("orders/", views.OrderListView.as_view(), name="order-list"),
     path("orders/<int:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
-    path("orders/<int:pk>/report/", views.OrderReportView.as_view(), name="order-report"),
     path("admin/orders/", views.AdminOrderListView.as_view(), name="admin-order-list"),
 ]

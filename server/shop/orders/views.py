@@ -1,6 +1,5 @@
 """Order endpoints: validate → service or selector → serialize."""
 
-from django.http import FileResponse
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
@@ -10,7 +9,6 @@ from shop.api.cached_responses import cached_json, fresh_json, none_match, not_m
 from shop.api.pagination import CappedCountPagination
 from shop.api.preconditions import if_match_precondition, json_with_etag
 from shop.api.throttling import OrderCreateThrottle
-from shop.invoices.services import ready_invoice_file
 
 from .cache import cached_order_detail, store_order_detail
 from .filters import AdminOrderFilter, OrderFilter
@@ -99,16 +97,3 @@ class OrderDetailView(GenericAPIView):
 def _current_etag(order) -> str:
     """The ETag of the locked order as a read would render it now (with its lines and history)."""
     return order_representation(order_detail(order.pk))[1]
-
-
-class OrderReportView(GenericAPIView):
-    def get(self, request, pk: int):
-        path = ready_invoice_file(order=order_get_for(user=request.user, order_id=pk))
-        if path is None:
-            raise order_not_found()
-        return FileResponse(  # a download (Content-Disposition: attachment), in browsers and Swagger UI
-            path.open("rb"),
-            content_type="application/pdf",
-            as_attachment=True,
-            filename=f"invoice-order-{pk}.pdf",
-        )

@@ -1,21 +1,13 @@
 from django.contrib import admin
 
-from shop.orders.admin_actions import requeue_action
-
-from .models import ShippingAttempt, ShippingNotification
+from .models import ShippingAttempt
 
 
-class ShippingAttemptInline(admin.TabularInline):
-    model = ShippingAttempt
-    extra = 0
-    can_delete = False
-    readonly_fields = ["attempt", "status_code", "error", "response_excerpt", "created_at"]
+@admin.register(ShippingAttempt)
+class ShippingAttemptAdmin(admin.ModelAdmin):
+    """Every call to the partner; the notices themselves (pending, failed, requeue) are under Outbox."""
 
-
-@admin.register(ShippingNotification)
-class ShippingNotificationAdmin(admin.ModelAdmin):
-    actions = [requeue_action("shipping")]
-    list_display = ["order", "status", "attempts", "requeues", "completed_at"]
-    list_filter = ["status"]
-    readonly_fields = [f.name for f in ShippingNotification._meta.fields]
-    inlines = [ShippingAttemptInline]
+    list_display = ["order", "attempt", "status_code", "error", "created_at"]
+    list_filter = ["status_code"]
+    search_fields = ["=order__id"]
+    readonly_fields = ["order", "attempt", "status_code", "error", "response_excerpt", "created_at"]

@@ -1,35 +1,11 @@
 from django.db import models
 
-from shop.orders.models import OutboxRow
-
-
-class ShippingStatus(models.TextChoices):
-    PENDING = "pending"
-    SENT = "sent"
-    FAILED = "failed"
-
-
-class ShippingNotification(OutboxRow):
-    """The shipping partner must hear about a shipped order. Created `pending` in the transaction
-    that ships the order; `sent` on a 2xx, `failed` on a 4xx or when the retries run out."""
-
-    order = models.OneToOneField(
-        "orders.Order", on_delete=models.CASCADE, related_name="shipping_notification"
-    )
-    status = models.CharField(max_length=16, choices=ShippingStatus.choices, default=ShippingStatus.PENDING)
-    completed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["status", "created_at"], name="shipping_status_created")]
-
-    def __str__(self) -> str:
-        return f"Shipping notice for order {self.order_id} ({self.status})"
-
 
 class ShippingAttempt(models.Model):
-    """One call to the partner: what it answered, or why it did not."""
+    """One call to the partner about a shipped order: what it answered, or why it did not. The
+    notice itself (pending, sent, failed, requeued) is the outbox's `shipping_notice` entry."""
 
-    notification = models.ForeignKey(ShippingNotification, on_delete=models.CASCADE, related_name="calls")
+    order = models.ForeignKey("orders.Order", on_delete=models.CASCADE, related_name="shipping_attempts")
     attempt = models.PositiveIntegerField()
     status_code = models.PositiveIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)

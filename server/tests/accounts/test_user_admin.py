@@ -6,8 +6,8 @@ from django.contrib.auth.models import Permission
 
 from shop.accounts.models import User
 from shop.accounts.recent_tokens import recent_tokens
-from shop.invoices.models import Invoice, InvoiceStatus
-from tests.helpers import assert_problem
+from shop.outbox.models import Entry
+from tests.helpers import assert_problem, work
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,16 +32,16 @@ def test_staff_who_may_only_view_outbox_rows_cannot_requeue_them(
     client, make_user, place, alice, make_product
 ):
     order = place(alice, (make_product("Lamp", price="30.00", stock=10), 1))
-    Invoice.objects.filter(order=order).update(status=InvoiceStatus.FAILED)
+    invoice = work(order, "invoice")
+    Entry.objects.filter(pk=invoice.pk).update(status="failed")
     viewer = make_user("viewer", is_staff=True)
-    viewer.user_permissions.add(Permission.objects.get(codename="view_invoice"))
+    viewer.user_permissions.add(Permission.objects.get(codename="view_entry"))
     client.force_login(viewer)
-    page = client.get("/admin/invoices/invoice/")
+    page = client.get("/admin/outbox/entry/")
     assert page.status_code == 200
     assert "requeue_selected" not in page.content.decode()
     response = client.post(
-        "/admin/invoices/invoice/",
-        {"action": "requeue_selected", "_selected_action": [Invoice.objects.get(order=order).pk]},
+        "/admin/outbox/entry/", {"action": "requeue_selected", "_selected_action": [invoice.pk]}
     )
     assert response.status_code in (200, 302)
-    assert Invoice.objects.get(order=order).status == InvoiceStatus.FAILED
+    assert work(order, "invoice").status == "failed"

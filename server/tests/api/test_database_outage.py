@@ -9,10 +9,10 @@ from django.db import OperationalError, connections
 from django.test import Client
 
 from shop.api import outage
-from shop.invoices.models import Invoice, InvoiceStatus
-from shop.invoices.tasks import generate_invoice_task
 from shop.orders.models import Order
-from tests.helpers import assert_problem
+from shop.outbox.models import Entry
+from shop.outbox.tasks import run_entry_task
+from tests.helpers import assert_problem, work
 
 pytestmark = [pytest.mark.memcached, pytest.mark.django_db(transaction=True)]
 
@@ -126,30 +126,36 @@ def test_a_task_that_meets_the_database_gone_retries_without_using_up_its_budget
     order = place(alice, (lamp, 1))
     retried = {}
 
-    def retry(*, exc, countdown, max_retries):
-        retried.update(exc=exc, countdown=countdown, max_retries=max_retries)
+    def retry(*, exc, countdown):
+        retried.update(exc=exc, countdown=countdown)
         return RuntimeError("retry")
 
-    def gone(**kwargs):
+    def gone(entry_id):
         raise OperationalError("terminating connection due to administrator command")
 
-    task = generate_invoice_task
+    task = run_entry_task
     monkeypatch.setattr(task, "retry", retry)
     monkeypatch.setattr(type(task), "request", _Request(), raising=False)
+    monkeypatch.setattr("shop.outbox.runner.run", gone)
+    attempts_before = work(order, "invoice").attempts
     with pytest.raises(RuntimeError, match="retry"):
-        task.call(gone, order_id=order.pk)
+        task.run(entry_id=work(order, "invoice").pk)
     assert isinstance(retried["exc"], OperationalError)
-    assert retried["max_retries"] == 1  # one more than used: never the last
+    assert task.max_retries is None  # the entry bounds the attempts, and this one used none
     assert 0 < retried["countdown"] <= settings.DATABASE_RETRY_MAX_DELAY
+    assert work(order, "invoice").attempts == attempts_before
 
 
 def test_a_database_error_never_marks_the_work_failed(place, alice, lamp):
     order = place(alice, (lamp, 1))
-    Invoice.objects.filter(order=order).update(status=InvoiceStatus.PENDING)
-    generate_invoice_task.on_failure(
-        OperationalError("the database system is starting up"), "id", (), {"order_id": order.pk}, None
+    entry = work(order, "invoice")
+    Entry.objects.filter(pk=entry.pk).update(status="pending", error="")
+    run_entry_task.on_failure(
+        OperationalError("the database system is starting up"), "id", (), {"entry_id": entry.pk}, None
     )
-    assert Invoice.objects.get(order=order).status == InvoiceStatus.PENDING
+    assert (work(order, "invoice").status, work(order, "invoice").error) == ("pending", "")
+    run_entry_task.on_failure(LookupError("no outbox kind 'gone'"), "id", (), {"entry_id": entry.pk}, None)
+    assert Entry.objects.get(pk=entry.pk).error == "LookupError: no outbox kind 'gone'"
 
 
 def test_a_committed_status_change_is_answered_without_the_database(

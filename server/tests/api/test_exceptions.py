@@ -7,9 +7,9 @@ import pytest
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, serializers
 
-from shop.core import errors
 from shop.api.exceptions import flatten_errors, problem_exception_handler
 from shop.catalog.models import Product
+from shop.core import errors
 from shop.core.error_codes import ApiErrorCode
 
 

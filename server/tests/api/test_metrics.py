@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from config.celery import _serve_metrics
 from contract_tests.stack import free_port
-from shop.invoices.models import Invoice
+from shop.outbox.models import Entry
 from tests.helpers import post_order
 
 pytestmark = pytest.mark.django_db
@@ -67,13 +67,13 @@ def test_orders_are_counted_by_outcome_and_code(scrape, client_for, alice, make_
 
 def test_the_outbox_is_read_at_scrape_time(scrape, place, alice, make_product):
     order = place(alice, (make_product(name="Lamp", stock=3), 1))
-    Invoice.objects.filter(order=order).update(
+    Entry.objects.filter(kind="invoice", object_id=order.pk).update(
         status="pending", created_at=timezone.now() - datetime.timedelta(seconds=90)
     )
     found = scrape()
     assert found[("shop_outbox_rows", (("kind", "invoice"), ("state", "pending")))] == 1
     assert found[("shop_outbox_oldest_pending_seconds", (("kind", "invoice"),))] >= 90
-    assert found[("shop_outbox_rows", (("kind", "email"), ("state", "failed")))] == 0
+    assert found[("shop_outbox_rows", (("kind", "order_confirmation"), ("state", "failed")))] == 0
 
 
 def test_the_worker_serves_its_metrics_where_asked(settings):

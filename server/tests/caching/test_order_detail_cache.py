@@ -2,8 +2,9 @@
 
 import pytest
 
-from shop.invoices.models import Invoice, InvoiceStatus
-from shop.invoices.services import generate_invoice
+from shop.invoices.models import Invoice
+from shop.outbox.models import Entry
+from tests.helpers import do_work
 
 pytestmark = [pytest.mark.memcached, pytest.mark.django_db(transaction=True)]
 
@@ -15,6 +16,12 @@ def alices_order(place, alice, make_product):
 
 def url(order) -> str:
     return f"/api/orders/{order.pk}/"
+
+
+def not_made_yet(order) -> None:
+    """Back to before the worker wrote the invoice (it ran in-process when the order committed)."""
+    Invoice.objects.filter(order=order).delete()
+    Entry.objects.filter(kind="invoice", object_id=order.pk).update(status="pending")
 
 
 def test_the_owner_warms_the_cache_and_others_still_get_404(client_for, alice, bob, staff, alices_order):
@@ -47,10 +54,10 @@ def test_a_status_change_shows_at_once(client_for, alice, staff, alices_order):
 
 
 def test_the_invoice_shows_at_once(client_for, alice, alices_order):
-    Invoice.objects.filter(order=alices_order).update(status=InvoiceStatus.PENDING)  # as if not made yet
+    not_made_yet(alices_order)
     client = client_for(alice)
     assert client.get(url(alices_order)).json()["report_url"] is None
-    generate_invoice(order_id=alices_order.pk)
+    do_work(alices_order, "invoice")
     assert client.get(url(alices_order)).json()["report_url"] == f"/api/orders/{alices_order.pk}/report/"
 
 
@@ -59,7 +66,7 @@ def test_a_read_while_the_invoice_is_being_made_is_not_cached_past_it(
 ):
     from shop.invoices import services
 
-    Invoice.objects.filter(order=alices_order).update(status=InvoiceStatus.PENDING)
+    not_made_yet(alices_order)
     client = client_for(alice)
     real_render = services.render_invoice
 
@@ -68,7 +75,7 @@ def test_a_read_while_the_invoice_is_being_made_is_not_cached_past_it(
         return real_render(order)
 
     monkeypatch.setattr(services, "render_invoice", render_while_someone_reads)
-    generate_invoice(order_id=alices_order.pk)
+    do_work(alices_order, "invoice")
     assert client.get(url(alices_order)).json()["report_url"] == f"/api/orders/{alices_order.pk}/report/"
 
 

@@ -1,14 +1,14 @@
-"""The PDF invoice: content, stable file name, the report endpoint."""
+"""The PDF invoice (the outbox's `invoice` kind): content, stable file name, the report endpoint."""
 
 from io import BytesIO
 
 import pytest
 from pypdf import PdfReader
 
-from shop.invoices.models import Invoice, InvoiceStatus
-from shop.invoices.services import generate_invoice, invoice_path
-from shop.orders.outbox import record_order_placed  # noqa: F401 - the rows come with the order
-from tests.helpers import assert_problem
+from shop.invoices.models import Invoice
+from shop.invoices.services import invoice_path
+from shop.outbox.models import Entry
+from tests.helpers import assert_problem, do_work, work
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +26,8 @@ def pdf_text(content: bytes) -> str:
 
 def test_it_writes_the_invoice_with_every_detail(alices_order, settings):
     settings.SHOP_NAME = "Acme Shop"
-    invoice = generate_invoice(order_id=alices_order.pk)
-    assert invoice.status == InvoiceStatus.READY and invoice.generated_at
+    assert do_work(alices_order, "invoice").status == "done"
+    assert Invoice.objects.get(order=alices_order).generated_at
     text = pdf_text(invoice_path(alices_order.pk).read_bytes())
     for expected in (
         "Acme Shop",
@@ -52,14 +52,15 @@ def test_it_writes_the_invoice_with_every_detail(alices_order, settings):
 
 def test_it_shows_the_currency_the_order_was_placed_in(alices_order, settings):
     settings.SHOP_CURRENCY = "CHF"  # changed after the order was placed
-    generate_invoice(order_id=alices_order.pk)
+    do_work(alices_order, "invoice")
     text = pdf_text(invoice_path(alices_order.pk).read_bytes())
     assert "Total (EUR)" in text and "CHF" not in text
 
 
 def test_running_it_again_rewrites_the_same_file(alices_order):
-    generate_invoice(order_id=alices_order.pk)
-    generate_invoice(order_id=alices_order.pk)
+    do_work(alices_order, "invoice")
+    Entry.objects.filter(kind="invoice").update(status="pending")  # as if requeued
+    do_work(alices_order, "invoice")
     files = list(invoice_path(alices_order.pk).parent.iterdir())
     assert [f.name for f in files] == [f"order-{alices_order.pk}.pdf"]
     assert Invoice.objects.filter(order=alices_order).count() == 1
@@ -72,7 +73,7 @@ def test_the_report_is_404_until_it_exists_then_streams_the_pdf(
     assert client.get(f"/api/orders/{alices_order.pk}/").json()["report_url"] is None
     assert_problem(client.get(f"/api/orders/{alices_order.pk}/report/"), 404, "not_found")
     with django_capture_on_commit_callbacks(execute=True):  # as the worker's write commits
-        generate_invoice(order_id=alices_order.pk)
+        do_work(alices_order, "invoice")
     body = client.get(f"/api/orders/{alices_order.pk}/").json()
     assert body["report_url"] == f"/api/orders/{alices_order.pk}/report/"
     response = client.get(body["report_url"])
@@ -84,13 +85,13 @@ def test_the_report_is_404_until_it_exists_then_streams_the_pdf(
 
 
 def test_the_report_is_for_the_owner_and_staff_only(client_for, bob, staff, alices_order):
-    generate_invoice(order_id=alices_order.pk)
+    do_work(alices_order, "invoice")
     assert_problem(client_for(bob).get(f"/api/orders/{alices_order.pk}/report/"), 404, "not_found")
     assert client_for(staff).get(f"/api/orders/{alices_order.pk}/report/").status_code == 200
 
 
 def test_a_missing_file_reads_as_not_generated(client_for, alice, alices_order):
-    generate_invoice(order_id=alices_order.pk)
+    do_work(alices_order, "invoice")
     invoice_path(alices_order.pk).unlink()
     assert_problem(client_for(alice).get(f"/api/orders/{alices_order.pk}/report/"), 404, "not_found")
 
@@ -105,8 +106,7 @@ def test_markup_in_names_is_printed_not_parsed(place, make_user, make_product, s
     mallory.email = f"\"<img src='{secret}'/>\"@example.com"
     mallory.save()
     order = place(mallory, (make_product("<i>Widget</i> & co", stock=5), 1))
-    invoice = generate_invoice(order_id=order.pk)
-    assert invoice.status == InvoiceStatus.READY
+    assert do_work(order, "invoice").status == "done"
     text = " ".join(pdf_text(invoice_path(order.pk).read_bytes()).split())  # lines wrap
     for literal in ("Bits & <Bytes>", "<b>mallory", f"<img src='{secret}'/>", "<i>Widget</i> & co"):
         assert literal in text, literal
@@ -119,3 +119,11 @@ def test_reportlab_renders_with_its_c_helpers():
 
     for name in ("fp_str", "instanceStringWidthT1", "asciiBase85Encode", "escapePDF"):
         assert getattr(rl_accel, name).__module__ == "_rl_accel", f"{name} is reportlab's Python fallback"
+
+
+def test_an_order_deleted_before_its_invoice_is_skipped(alices_order):
+    entry = work(alices_order, "invoice")
+    Entry.objects.filter(pk=entry.pk).update(object_id=alices_order.pk + 1000)
+    entry = do_work(alices_order.pk + 1000, "invoice")
+    assert (entry.status, entry.error) == ("skipped", "the order no longer exists")
+    assert not Invoice.objects.exists()

@@ -1,12 +1,11 @@
-"""The order-confirmation e-mail: sent once, with the invoice attached, failures recorded."""
+"""The order-confirmation e-mail (the outbox's `order_confirmation` kind): sent once, with the
+invoice attached, after the invoice; failures recorded and bounded."""
 
 import pytest
 from django.core import mail
 
-from shop.invoices.services import generate_invoice
-from shop.notifications.models import EmailNotification, EmailStatus
-from shop.notifications.services import InvoiceNotReady, send_order_confirmation
-from shop.notifications.tasks import send_order_confirmation_task
+from shop.outbox.tasks import run_entry_task
+from tests.helpers import do_work, work
 
 pytestmark = pytest.mark.django_db
 
@@ -16,37 +15,36 @@ def alices_order(place, alice, make_product):
     return place(alice, (make_product("Mug", price="9.90", stock=5), 2))
 
 
-def test_it_records_the_email_with_the_order(alices_order):
-    notification = EmailNotification.objects.get(order=alices_order)
-    assert notification.status == EmailStatus.PENDING
-    assert notification.recipient == "alice@example.com"
-    assert f"order #{alices_order.pk}" in notification.subject
+def test_it_is_owed_with_the_order_after_its_invoice(alices_order):
+    email = work(alices_order, "order_confirmation")
+    assert (email.status, email.after_id) == ("pending", work(alices_order, "invoice").pk)
 
 
-def test_it_sends_once_with_the_invoice_attached(alices_order):
-    generate_invoice(order_id=alices_order.pk)
-    send_order_confirmation(order_id=alices_order.pk)
-    send_order_confirmation(order_id=alices_order.pk)  # a retried or duplicated task
+def test_it_sends_once_with_the_invoice_attached(alices_order, settings):
+    settings.SHOP_NAME = "Acme"
+    do_work(alices_order, "invoice")
+    do_work(alices_order, "order_confirmation")
+    assert do_work(alices_order, "order_confirmation") is None  # a retried or duplicated task
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["alice@example.com"]
+    assert message.subject == f"Acme: order #{alices_order.pk} confirmed"
     assert "19.80" in message.body
     ((name, content, mimetype),) = message.attachments
     assert (name, mimetype) == (f"invoice-order-{alices_order.pk}.pdf", "application/pdf")
     assert content.startswith(b"%PDF")
-    notification = EmailNotification.objects.get(order=alices_order)
-    assert (notification.status, notification.attempts) == (EmailStatus.SENT, 1)
-    assert notification.sent_at is not None
+    email = work(alices_order, "order_confirmation")
+    assert (email.status, email.attempts) == ("done", 1)
+    assert email.settled_at is not None
 
 
 def test_it_waits_for_the_invoice(alices_order):
-    with pytest.raises(InvoiceNotReady):
-        send_order_confirmation(order_id=alices_order.pk)
-    assert mail.outbox == []
+    assert do_work(alices_order, "order_confirmation") is None
+    assert mail.outbox == [] and work(alices_order, "order_confirmation").attempts == 0
 
 
 def test_a_failing_mail_server_is_recorded_retried_then_marked_failed(alices_order, monkeypatch, settings):
-    generate_invoice(order_id=alices_order.pk)
+    do_work(alices_order, "invoice")
     calls = []
 
     def refuse(self, *args, **kwargs):
@@ -54,20 +52,9 @@ def test_a_failing_mail_server_is_recorded_retried_then_marked_failed(alices_ord
         raise ConnectionRefusedError("smtp down")
 
     monkeypatch.setattr("django.core.mail.EmailMessage.send", refuse)
-    monkeypatch.setattr(send_order_confirmation_task, "retry", _eager_retry(send_order_confirmation_task))
-    result = send_order_confirmation_task.apply(kwargs={"order_id": alices_order.pk})
-    assert result.failed()
-    notification = EmailNotification.objects.get(order=alices_order)
-    assert notification.status == EmailStatus.FAILED
-    assert "smtp down" in notification.error
-    assert len(calls) == notification.attempts == settings.EMAIL_MAX_RETRIES + 1
-
-
-def _eager_retry(task):
-    """The task's own retry, minus the countdown (tests wait no real time)."""
-    original = task.retry
-
-    def retry(*args, countdown=None, **kwargs):
-        return original(*args, countdown=0, **kwargs)
-
-    return retry
+    result = run_entry_task.apply(kwargs={"entry_id": work(alices_order, "order_confirmation").pk})
+    assert result.successful()  # the last attempt settles the entry as failed: nothing left to retry
+    email = work(alices_order, "order_confirmation")
+    assert email.status == "failed"
+    assert email.error == "ConnectionRefusedError: smtp down"
+    assert len(calls) == email.attempts == settings.EMAIL_MAX_RETRIES + 1

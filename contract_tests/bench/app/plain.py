@@ -1,8 +1,8 @@
-"""The plain DRF implementation `make bench` compares ours with, routed only when BENCH_CEILING is
-on: what a competent first version of the same task looks like. JWT authentication (simplejwt's,
-reading the user from the database), nested `ModelSerializer`s, `select_for_update`, a Celery
-task for the PDF and another for the e-mail, the same rows; none of this project's contract
-validation, idempotency, outbox, cache or trimmed write path. Nothing else uses it.
+"""The plain DRF implementation `make bench` compares ours with (routed only in the bench's
+stack): what a competent first version of the same task looks like. JWT authentication
+(simplejwt's, reading the user from the database), nested `ModelSerializer`s, stock logic in
+`serializer.create()`, a `select_for_update` and a save per line; the same background work as
+ours; none of this project's contract validation, idempotency, cache or trimmed write path.
 
 - `POST /bench/plain/orders/`: `{"items": [{"product": id, "quantity": n}]}` → 201 with the order.
 - `GET /bench/plain/products/`: a `ListAPIView` of active products, 20 a page.
@@ -12,18 +12,15 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from shop.catalog.models import Product
-from shop.invoices.models import Invoice
-from shop.invoices.tasks import generate_invoice_task
-from shop.notifications.services import confirmation_for
-from shop.notifications.tasks import send_order_confirmation_task
 from shop.orders.models import Order, OrderItem, OrderStatus, OrderStatusChange
+from shop.orders.work import OrderWork
+from shop.outbox.publish import owe, publish_on_commit
 
 
 class PlainProductSerializer(serializers.ModelSerializer):
@@ -83,11 +80,9 @@ class PlainOrderSerializer(serializers.ModelSerializer):
         order.total_price = total
         order.save(update_fields=["total_price"])
         OrderStatusChange.objects.create(order=order, to_status=OrderStatus.PENDING, changed_by=user)
-        now = timezone.now()
-        Invoice.objects.create(order=order, enqueued_at=now)
-        confirmation_for(order, enqueued_at=now)
-        transaction.on_commit(lambda: generate_invoice_task.delay(order_id=order.pk))
-        transaction.on_commit(lambda: send_order_confirmation_task.delay(order_id=order.pk))
+        # The same background work as ours: the bench compares the web's write path.
+        invoice = owe(OrderWork.INVOICE, order.pk)
+        publish_on_commit(invoice, owe(OrderWork.ORDER_CONFIRMATION, order.pk, after=invoice))
         return order
 
 

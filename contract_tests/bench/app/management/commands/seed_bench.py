@@ -6,6 +6,7 @@ line; the customers and the five statuses in turn, one a minute back in time).
 import random
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import connection
@@ -65,7 +66,7 @@ def bulk_insert_orders(up_to: int) -> int:
                 INSERT INTO orders_order (user_id, status, total_price, currency, created_at, updated_at)
                 SELECT customers.ids[1 + g %% cardinality(customers.ids)],
                        (ARRAY['pending', 'processing', 'shipped', 'delivered', 'cancelled'])[1 + g %% 5],
-                       ((g::bigint * 7919) %% 100000) / 100.0, 'EUR',
+                       ((g::bigint * 7919) %% 100000) / 100.0, %s,
                        now() - make_interval(mins => g), now() - make_interval(mins => g)
                 FROM generate_series(1, %s) AS g, customers
                 RETURNING id, total_price
@@ -73,7 +74,7 @@ def bulk_insert_orders(up_to: int) -> int:
             INSERT INTO orders_orderitem (order_id, product_id, product_name, quantity, price_at_purchase)
             SELECT placed.id, first.id, first.name, 1, placed.total_price FROM placed, first
             """,
-            [missing],
+            [settings.SHOP_CURRENCY, missing],
         )
         cursor.execute("ANALYZE orders_order")
         cursor.execute("ANALYZE orders_orderitem")

@@ -1,0 +1,94 @@
+"""Owing work and publishing it.
+
+    invoice = owe("invoice", order.pk)                       # in the transaction that owes it
+    email = owe("order_confirmation", order.pk, after=invoice)
+    publish_on_commit(invoice, email)                        # one message: invoice, then e-mail
+
+Entries are inserted already stamped as published (`enqueued_at`), and the publish after the
+commit only writes again when the broker refuses it: owing work costs one insert per entry. A
+rolled-back transaction publishes nothing; a broker that is down fails the publish, not the
+request, and the sweeper publishes the entry later."""
+
+import logging
+from collections.abc import Sequence
+from functools import partial
+from typing import NamedTuple
+
+from celery import chain
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import ChannelError
+
+from config.celery import app
+
+from . import kinds
+from .models import Entry
+from .tasks import run_entry_task
+
+logger = logging.getLogger(__name__)
+
+
+def owe(kind: str, object_id: int, *, after: Entry | None = None) -> Entry:
+    """The work of `kind` about `object_id` is owed from now on (call it inside the transaction
+    that makes it owed). `after`: an entry that must be settled before this one runs."""
+    kinds.get(kind)  # an unknown kind fails here, in the request that owes it, not in a worker
+    return Entry.objects.create(kind=kind, object_id=object_id, after=after, enqueued_at=timezone.now())
+
+
+class Ref(NamedTuple):
+    """What a publish needs of an entry: its id, and its kind and object for the task's log lines."""
+
+    pk: int
+    kind: str
+    object_id: int
+
+
+def publish_on_commit(*entries: Entry) -> None:
+    """After the commit, publishes the entries as one message, run one after the other."""
+    refs = [Ref(entry.pk, entry.kind, entry.object_id) for entry in entries]
+    transaction.on_commit(partial(publish, refs, stamped=True))
+
+
+def publish(entries: Sequence[Ref | Entry], *, stamped: bool = False) -> bool:
+    """Publishes a run of each entry, in order, as one message; returns whether the broker took
+    it. The entries carry the time of the publish (`enqueued_at`), so the sweeper leaves them
+    alone while they may still wait in the queue: stamped here after the broker took them, or,
+    for `stamped` entries (stamped when inserted), cleared here when it did not. A process that
+    dies between the commit and the publish leaves stamped entries that were never published:
+    the sweeper takes them once the queue is empty (`resume_pending_work`)."""
+    runs = [run_entry_task.si(entry_id=e.pk, kind=e.kind, object_id=e.object_id) for e in entries]
+    entry_ids = [entry.pk for entry in entries]
+    try:
+        (runs[0] if len(runs) == 1 else chain(*runs)).apply_async()
+    except Exception as exc:  # kombu/redis connection errors: the sweeper will publish it again
+        logger.warning(
+            'event=enqueue_failed entry_ids=%s error="%s: %s" action=left_for_sweeper',
+            ",".join(map(str, entry_ids)),
+            type(exc).__name__,
+            exc,
+        )
+        if stamped:
+            Entry.objects.filter(pk__in=entry_ids).update(enqueued_at=None)
+        return False
+    if not stamped:
+        Entry.objects.filter(pk__in=entry_ids).update(enqueued_at=timezone.now())
+    return True
+
+
+def queue_backlog() -> int | None:
+    """Messages waiting in the task queue (not those a worker is running); None when the broker
+    cannot be asked. In-process tasks (no broker) never wait."""
+    if app.conf.task_always_eager:
+        return 0
+    try:
+        with app.connection_for_read() as connection:
+            declared = connection.default_channel.queue_declare(
+                queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True
+            )
+            return declared.message_count
+    except ChannelError:  # the queue does not exist (yet): nothing waits in it
+        return 0
+    except Exception as exc:  # the broker is down: publishing will fail too
+        logger.warning('event=broker_unreachable error="%s: %s"', type(exc).__name__, exc)
+        return None

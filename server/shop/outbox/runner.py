@@ -1,0 +1,81 @@
+"""One run of an entry: claim it, run its kind, record the outcome (shop.outbox.claims)."""
+
+import logging
+import random
+import time
+
+from shop.core.errors import DATABASE_ERRORS
+
+from . import kinds
+from .claims import claim, last_attempt, settle
+from .kinds import TryAgain
+from .metrics import RUN_DURATION, RUNS
+from .models import Entry, EntryStatus
+
+logger = logging.getLogger(__name__)
+
+
+def backoff(retries: int, base: float) -> float:
+    """Exponential backoff with full jitter: base * 2^retries, plus up to one base at random."""
+    return base * 2**retries + random.uniform(0, base)
+
+
+class RetryLater(Exception):
+    """The attempt failed and was recorded; another one is due in `countdown` seconds."""
+
+    def __init__(self, countdown: float) -> None:
+        super().__init__(f"retry in {countdown:.2f}s")
+        self.countdown = countdown
+
+
+def run(entry_id: int) -> Entry | None:
+    """Runs the entry once if it is owed. Returns it when this run settled it or attempted it.
+    Raises ClaimHeld (another attempt holds it), RetryLater (this attempt failed, attempts
+    remain), or a database error (the database went away: not the work's failure)."""
+    entry = claim(entry_id)
+    if entry is None:
+        return None
+    started = time.perf_counter()
+    try:
+        outcome = _attempt(entry)
+    finally:
+        RUN_DURATION.labels(entry.kind).observe(time.perf_counter() - started)
+    RUNS.labels(entry.kind, outcome).inc()
+    return entry
+
+
+def _attempt(entry: Entry) -> str:
+    """Runs the claimed entry's work and records the outcome; returns its name for the metrics."""
+    kind = kinds.get(entry.kind)
+    try:
+        outcome = kind.run(entry)
+    except DATABASE_ERRORS:
+        raise
+    except Exception as exc:
+        error = str(exc) if isinstance(exc, TryAgain) else f"{type(exc).__name__}: {exc}"
+        record = exc.record if isinstance(exc, TryAgain) else None
+        if last_attempt(entry):
+            settle(entry, status=EntryStatus.FAILED, error=error, record=record)
+            logger.error(
+                'event=outbox_failed kind=%s entry_id=%s object_id=%s attempts=%d error="%s"',
+                entry.kind,
+                entry.pk,
+                entry.object_id,
+                entry.attempts,
+                error,
+            )
+            return "failed"
+        settle(entry, error=error, record=record)
+        RUNS.labels(entry.kind, "retried").inc()
+        raise RetryLater(backoff(entry.attempts - 1, kind.backoff)) from exc
+    settle(entry, status=outcome.status, error=outcome.note, record=outcome.record)
+    if outcome.status == EntryStatus.FAILED:
+        logger.error(
+            'event=outbox_refused kind=%s entry_id=%s object_id=%s note="%s"',
+            entry.kind,
+            entry.pk,
+            entry.object_id,
+            outcome.note,
+        )
+        return "refused"
+    return outcome.status

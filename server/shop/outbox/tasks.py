@@ -1,0 +1,59 @@
+"""The outbox's two tasks: the one that runs every entry, and beat's sweeper."""
+
+from celery import Task, shared_task
+from django.conf import settings
+from django.db import close_old_connections
+
+from shop.core.errors import DATABASE_ERRORS
+
+
+class EntryTask(Task):
+    abstract = True
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        """An error outside the attempt itself (a kind that is not registered, a bug in the
+        claim): written on the entry, which stays pending; the sweeper publishes it again."""
+        if isinstance(exc, DATABASE_ERRORS):
+            return  # nothing could be recorded, the entry stays pending: the sweeper publishes it again
+        from .models import Entry, EntryStatus
+
+        Entry.objects.filter(pk=kwargs.get("entry_id"), status=EntryStatus.PENDING).update(
+            error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+
+
+@shared_task(name="shop.outbox.tasks.run_entry", bind=True, base=EntryTask, max_retries=None)
+def run_entry_task(self, *, entry_id: int, kind: str = "", object_id: int | None = None) -> None:
+    """Runs one outbox entry (see shop.outbox.runner); `kind` and `object_id` are only for the
+    task's log lines (config/celery.py), the entry says what to do. Its attempts are bounded by the entry,
+    not by Celery: a retry here is another attempt the entry allows, a wait for a claim that is
+    held, or a wait for the database to come back (neither of the last two uses an attempt)."""
+    from .claims import ClaimHeld
+    from .runner import RetryLater, backoff, run
+
+    try:
+        run(entry_id)
+    except ClaimHeld as exc:
+        if self.request.is_eager:  # in-process, the holder is this very call stack
+            return
+        raise self.retry(exc=exc, countdown=exc.seconds + 1) from exc
+    except RetryLater as exc:
+        raise self.retry(exc=exc.__cause__ or exc, countdown=exc.countdown) from exc
+    except DATABASE_ERRORS as exc:
+        # The database went away (refused, lost, restarting): not a failure of the work. The
+        # broken connection is dropped and the task comes back after a backoff capped at
+        # DATABASE_RETRY_MAX_DELAY, for as long as it takes; the entry stays as the last commit
+        # left it (pending, or claimed until its lease ends).
+        if self.request.is_eager:
+            raise
+        close_old_connections()
+        delay = min(backoff(self.request.retries, 1.0), settings.DATABASE_RETRY_MAX_DELAY)
+        raise self.retry(exc=exc, countdown=delay) from exc
+
+
+@shared_task(name="shop.outbox.tasks.resume_pending_work")
+def resume_pending_work_task() -> dict[str, int]:
+    """Beat's sweeper: publishes again the work that is still pending."""
+    from .sweeper import resume_pending_work
+
+    return resume_pending_work()
