@@ -19,7 +19,7 @@ PORT ?= 8000
 .DEFAULT_GOAL := help
 COMPOSE ?= docker compose -p shop -f docker/compose.yaml --env-file docker/.env
 
-.PHONY: help install node lock run migrate demo test contract faults soak client client-ts mock docs bench bench-instructions lint fmt spec-lint contract-gate worker beat up down logs clean
+.PHONY: help install node lock run migrate demo test check contract faults soak client client-ts mock docs bench bench-instructions lint fmt spec-lint contract-gate worker beat up down logs clean
 
 help: ## List every target with its description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -81,6 +81,11 @@ beat: install ## Start Celery beat, which runs the outbox sweeper every minute (
 
 test: install node ## Run the whole suite with coverage (>= 90%); real services when reachable
 	$(BIN)/pytest --cov --cov-report=term
+
+check: install ## The inner loop (about 2 min): ruff, and every test but the live stack's (-m "not live"); no Node
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -m "not live" -q
 
 contract: install node ## Only the contract tests: live stack, schemathesis, generated client, curl examples
 	$(BIN)/pytest contract_tests -v

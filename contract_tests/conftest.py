@@ -3,11 +3,24 @@ They need PostgreSQL, Redis and Memcached: missing ones skip the tests with a re
 or fail them when REQUIRE_SERVICES=1 (CI)."""
 
 import os
+from pathlib import Path
 
 import pytest
 
 from contract_tests.node_tools import compile_ts, generate_ts_types
 from contract_tests.stack import live_stack, reachable
+
+IN_PROCESS = {"bench/test_app.py"}  # run like the server's tests: no stack, no Node
+
+
+def pytest_collection_modifyitems(items):
+    """Every contract test is `live` but the few that run in-process: `make check` skips them."""
+    here = Path(__file__).parent
+    for item in items:
+        path = Path(item.fspath)
+        if here in path.parents and path.relative_to(here).as_posix() not in IN_PROCESS:
+            item.add_marker(pytest.mark.live)
+
 
 SERVICES = {
     "PostgreSQL": ("127.0.0.1", 5432),
