@@ -127,3 +127,11 @@ def test_it_fills_the_order_table_in_bulk_up_to_a_count(alice, bob):
     }
     seed_bench(products=3, orders=0, bulk_orders=40)
     assert Order.objects.count() == 40
+
+
+def test_the_bench_stack_answers_as_the_product_does(ceiling_routed, anon, db):
+    """Its routes are the product's, in the product's order, with the product's error handlers."""
+    from tests.helpers import assert_problem
+
+    assert_problem(anon.get("/no-such-page", HTTP_X_REQUEST_ID="bench-404"), 404, "not_found")
+    assert_problem(anon.get("/api/products/"), 401, "not_authenticated")
