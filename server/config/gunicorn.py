@@ -9,6 +9,8 @@ from http import HTTPStatus
 from gunicorn import util
 from prometheus_client import multiprocess
 
+from shop.core.error_codes import ApiErrorCode
+
 # What a client may say about the path and the scheme. No header may set SCRIPT_NAME or PATH_INFO
 # (gunicorn's default takes them from any address in `forwarded_allow_ips`, loopback included, and
 # a prefix then moved the path Django routes on), and a header name with an underscore is
@@ -50,16 +52,16 @@ if os.environ.get("LOG_FORMAT") == "json":
 # HTML page. The contract answers every refusal as a problem: these too, with the same body the
 # application would build.
 SERVER_REFUSALS = {
-    414: "uri_too_long",
-    431: "header_fields_too_large",
-    500: "server_error",
-    501: "not_implemented",  # a Transfer-Encoding gunicorn does not support
+    414: ApiErrorCode.URI_TOO_LONG,
+    431: ApiErrorCode.HEADER_FIELDS_TOO_LARGE,
+    500: ApiErrorCode.SERVER_ERROR,
+    501: ApiErrorCode.NOT_IMPLEMENTED,  # a Transfer-Encoding gunicorn does not support
 }
 
 
 def write_problem(sock, status_int: int, reason: str, mesg: str) -> None:
     status = status_int if status_int in SERVER_REFUSALS else 400
-    code = SERVER_REFUSALS.get(status, "bad_request")
+    code = SERVER_REFUSALS.get(status, ApiErrorCode.BAD_REQUEST)
     phrase = HTTPStatus(status).phrase  # gunicorn passes "Bad Request" with its 501
     request_id = uuid.uuid4().hex  # as django-guid would make one: no request, no id sent to keep
     logging.getLogger("shop.access").warning(

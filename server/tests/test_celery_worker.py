@@ -124,3 +124,20 @@ def test_a_worker_keeps_its_database_connection_between_tasks(settings):
     connection.close_at = 0
     _close_old_connections(sender=task)
     assert connection.connection is None
+
+
+def test_every_task_beat_schedules_is_registered(settings):
+    """A renamed task would leave beat publishing a name no worker runs."""
+    from config.celery import app
+
+    app.loader.import_default_modules()  # what a worker does when it starts: autodiscover tasks.py
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled <= set(app.tasks), scheduled - set(app.tasks)
+    assert "shop.outbox.tasks.resume_pending_work" in scheduled
+
+
+@pytest.mark.django_db
+def test_beat_purges_expired_idempotency_keys_as_a_task():
+    from shop.orders.tasks import purge_idempotency_keys_task
+
+    assert purge_idempotency_keys_task.apply().get() == 0

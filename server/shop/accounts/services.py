@@ -15,7 +15,14 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch, get_md5_hash_password
 
 from shop.core.error_codes import ApiErrorCode
-from shop.core.errors import DomainError, FieldCode, FieldError, InvalidInput, Unauthenticated
+from shop.core.errors import (
+    DomainError,
+    FieldCode,
+    FieldError,
+    InvalidInput,
+    Unauthenticated,
+    django_field_errors,
+)
 
 from .models import User
 
@@ -31,12 +38,7 @@ def _model_field_errors(user: User) -> list[FieldError]:
     try:
         user.clean_fields(exclude=_USER_FIELDS_NOT_VALIDATED)
     except DjangoValidationError as exc:
-        return [
-            FieldError.at(field, error.code or FieldCode.INVALID, message)
-            for field, field_errors in exc.error_dict.items()
-            for error in field_errors
-            for message in error.messages
-        ]
+        return django_field_errors(exc)
     return []
 
 

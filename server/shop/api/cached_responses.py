@@ -69,3 +69,25 @@ def store_after_render(response, store: Callable[[bytes], None], *, view: str, e
 
     response.add_post_render_callback(callback)
     return mark_cached(response, hit=False, etag=etag)
+
+
+def cached_read(
+    request: HttpRequest,
+    *,
+    view: str,
+    cached: tuple[str, bytes] | None,
+    render: Callable[[], tuple[bytes, str]],
+) -> HttpResponse:
+    """The answer of a cached GET of one resource, after its permission check: `cached` is the
+    (ETag, body) the cache holds, or None, and then `render()` reads, renders and stores it,
+    returning (body, ETag). A 304 when `If-None-Match` names the tag, else the body, marked a hit
+    or a miss."""
+    if cached is not None:
+        etag, body = cached  # as the cache stores it: the tag first
+        answer = cached_json
+    else:
+        body, etag = render()
+        answer = fresh_json
+    if none_match(request, etag):
+        return not_modified(etag, view=view)
+    return answer(body, view=view, etag=etag)

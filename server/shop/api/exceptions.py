@@ -73,17 +73,6 @@ def _field_error(path: str, message: Any) -> domain.FieldError:
     )
 
 
-def django_field_errors(exc: DjangoValidationError) -> list[domain.FieldError]:
-    """A model's `full_clean()` failure, as field errors."""
-    by_field = exc.error_dict if hasattr(exc, "error_dict") else {"": exc.error_list}
-    return [
-        domain.FieldError.at(name, error.code or domain.FieldCode.INVALID, message)
-        for name, errors in by_field.items()
-        for error in errors
-        for message in error.messages
-    ]
-
-
 def _error_code(exc: Exception) -> ApiErrorCode:
     for exc_type, code in _DRF_CODES:
         if isinstance(exc, exc_type):
@@ -106,7 +95,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRe
             **exc.extensions,
         )
     if isinstance(exc, DjangoValidationError):
-        return validation_problem(django_field_errors(exc))
+        return validation_problem(domain.django_field_errors(exc))
     if is_database_error(exc):
         return database_unavailable(exc)
     if isinstance(exc, Http404):

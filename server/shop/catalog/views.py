@@ -6,7 +6,7 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from shop.api.cached_responses import cached_json, fresh_json, none_match, not_modified, store_after_render
+from shop.api.cached_responses import cached_json, cached_read, none_match, not_modified, store_after_render
 from shop.api.pagination import CappedCountPagination
 from shop.api.permissions import IsStaffOrReadOnly
 from shop.api.preconditions import if_match_precondition, json_with_etag
@@ -55,16 +55,13 @@ class ProductDetailView(GenericAPIView):
 
     def get(self, request, pk: int):
         cached, stamp = cached_product_detail(pk)
-        if cached is not None:
-            etag, body = cached
-            if none_match(request, etag):
-                return not_modified(etag, view="product_detail")
-            return cached_json(body, view="product_detail", etag=etag)
-        body, etag = product_representation(product_get(product_id=pk))
-        store_product_detail(pk, stamp, etag, body)
-        if none_match(request, etag):
-            return not_modified(etag, view="product_detail")
-        return fresh_json(body, view="product_detail", etag=etag)
+
+        def render():
+            body, etag = product_representation(product_get(product_id=pk))
+            store_product_detail(pk, stamp, etag, body)
+            return body, etag
+
+        return cached_read(request, view="product_detail", cached=cached, render=render)
 
     def put(self, request, pk: int):
         return self._update(request, pk, partial=False)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 
 from shop.core.error_codes import ApiErrorCode
@@ -124,3 +125,15 @@ class PreconditionRequired(DomainError):
 
 def invalid_fields_detail(count: int) -> str:
     return f"The request has {count} invalid field(s)."
+
+
+def django_field_errors(exc: DjangoValidationError) -> list[FieldError]:
+    """A model's `full_clean()` (or `clean_fields()`) failure, as field errors: one per message,
+    with Django's error code (`invalid` when it has none)."""
+    by_field = exc.error_dict if hasattr(exc, "error_dict") else {"": exc.error_list}
+    return [
+        FieldError.at(name, error.code or FieldCode.INVALID, message)
+        for name, errors in by_field.items()
+        for error in errors
+        for message in error.messages
+    ]

@@ -5,7 +5,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
-from shop.api.cached_responses import cached_json, fresh_json, none_match, not_modified
+from shop.api.cached_responses import cached_read
 from shop.api.pagination import CappedCountPagination
 from shop.api.preconditions import if_match_precondition, json_with_etag
 from shop.api.throttling import OrderCreateThrottle
@@ -69,18 +69,17 @@ class OrderDetailView(GenericAPIView):
     def get(self, request, pk: int):
         cached, stamp = cached_order_detail(pk)
         if cached is not None:
-            owner_id, etag, body = cached
-            if not can_view_order(request.user, owner_id):
+            owner_id, *cached = cached
+            if not can_view_order(request.user, owner_id):  # the permission check, on a hit
                 raise order_not_found()
-            if none_match(request, etag):
-                return not_modified(etag, view="order_detail")
-            return cached_json(body, view="order_detail", etag=etag)
-        order = order_get_for(user=request.user, order_id=pk)  # the permission check, on a miss
-        body, etag = order_representation(order)
-        store_order_detail(pk, stamp, order.user_id, etag, body)
-        if none_match(request, etag):
-            return not_modified(etag, view="order_detail")
-        return fresh_json(body, view="order_detail", etag=etag)
+
+        def render():
+            order = order_get_for(user=request.user, order_id=pk)  # the permission check, on a miss
+            body, etag = order_representation(order)
+            store_order_detail(pk, stamp, order.user_id, etag, body)
+            return body, etag
+
+        return cached_read(request, view="order_detail", cached=cached, render=render)
 
     def patch(self, request, pk: int):
         serializer = OrderStatusInputSerializer(data=request.data)

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import DisallowedHost
 
-from shop.api.middleware import MAX_JSON_DEPTH
+from shop.api.request_body import MAX_JSON_DEPTH
 from tests.helpers import assert_problem
 
 pytestmark = pytest.mark.django_db

@@ -4,8 +4,9 @@ without a verdict is refused, never let through."""
 
 import pytest
 
-from shop.api import middleware
-from shop.api.middleware import MEMO_MAX_INPUT, UncheckedApiRequest
+from shop.api import contract_requests, middleware
+from shop.api.contract_requests import MEMO_MAX_INPUT
+from shop.api.middleware import UncheckedApiRequest
 from shop.orders.models import Order
 from tests.helpers import assert_problem
 
@@ -54,15 +55,15 @@ def test_unknown_parameters_are_ignored_even_repeated(alice_client, lamp):
 
 
 def test_only_short_inputs_are_remembered(alice_client, lamp):
-    middleware._remembered_verdict.cache_clear()
+    contract_requests._remembered_verdict.cache_clear()
     alice_client.get("/api/products/?search=lamp")
-    assert middleware._remembered_verdict.cache_info().currsize == 1
+    assert contract_requests._remembered_verdict.cache_info().currsize == 1
     for n in range(5):
         long_search = f"{n}" + "x" * (MEMO_MAX_INPUT // 2)
         alice_client.get("/api/products/", {"search": long_search[:100], "zz": "y" * MEMO_MAX_INPUT})
         tag = '"' + "a" * MEMO_MAX_INPUT + f'{n}"'
         alice_client.get("/api/products/", HTTP_IF_NONE_MATCH=tag)
-    assert middleware._remembered_verdict.cache_info().currsize == 1
+    assert contract_requests._remembered_verdict.cache_info().currsize == 1
 
 
 def test_a_long_input_gets_the_same_verdict_as_a_short_one(alice_client, lamp):

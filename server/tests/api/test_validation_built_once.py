@@ -6,7 +6,7 @@ import json
 from openapi_core import Config, OpenAPI
 
 from shop.api import spec
-from shop.api.middleware import SpecRequest
+from shop.api.contract_requests import SpecRequest
 from shop.api.problems import PROBLEM_CONTENT_TYPE
 
 AUTH = (("Authorization", "Bearer <credentials>"),)
