@@ -150,3 +150,17 @@ def do_work(order, kind: str):
     from shop.outbox.runner import run
 
     return run(work(order, kind).pk)
+
+
+def statement(sql: str) -> str:
+    """`INSERT orders_order`, `SELECT catalog_product FOR UPDATE`, `SAVEPOINT`: what a query does."""
+    words = sql.replace('"', "").split()
+    verb = words[0]
+    if verb == "SELECT":
+        table = words[words.index("FROM") + 1]
+        return f"SELECT {table}{' FOR UPDATE' if 'FOR UPDATE' in sql else ''}"
+    if verb in ("INSERT", "DELETE"):
+        return f"{verb} {words[2]}"
+    if verb == "UPDATE":
+        return f"UPDATE {words[1]}"
+    return verb

@@ -9,7 +9,6 @@ class InvoicesConfig(AppConfig):
         from shop.orders.work import OrderWork
         from shop.outbox.kinds import Kind, register
 
-        from . import signals  # noqa: F401 - an order's representation shows its invoice
         from .services import generate_invoice
 
         register(Kind(OrderWork.INVOICE, run=generate_invoice, settings_prefix="INVOICE"))

@@ -8,8 +8,10 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from shop.orders.cache import invalidate_order_detail
 from shop.orders.models import Order
 from shop.outbox.kinds import Outcome
 from shop.outbox.models import Entry, EntryStatus
@@ -53,12 +55,17 @@ def generate_invoice(entry: Entry) -> Outcome:
         (time.perf_counter() - rendered) * 1000,
         len(pdf),
     )
-    record = partial(
-        Invoice.objects.update_or_create,
-        order=order,
-        defaults={"file": str(path.relative_to(settings.MEDIA_ROOT)), "generated_at": timezone.now()},
+    return Outcome(record=partial(_record, order.pk, str(path.relative_to(settings.MEDIA_ROOT))))
+
+
+def _record(order_id: int, file: str) -> None:
+    """With the entry's outcome, in its commit: the invoice row, inserted or (written again)
+    updated in one statement, and the order's cached representation, which shows it, dropped."""
+    invoice = Invoice(order_id=order_id, file=file, generated_at=timezone.now())
+    Invoice.objects.bulk_create(
+        [invoice], update_conflicts=True, unique_fields=["order"], update_fields=["file", "generated_at"]
     )
-    return Outcome(record=record)
+    transaction.on_commit(partial(invalidate_order_detail, order_id))
 
 
 def ready_invoice_file(*, order: Order) -> Path | None:

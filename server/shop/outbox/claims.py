@@ -47,10 +47,12 @@ def claim(entry_id: int) -> Entry | None:
     Raises ClaimHeld while another attempt holds it."""
     now = timezone.now()
     with transaction.atomic():
-        entry = Entry.objects.select_for_update(of=("self",)).filter(pk=entry_id).first()
+        entry = (  # with the entry it runs after, if any: one query
+            Entry.objects.select_for_update(of=("self",)).select_related("after").filter(pk=entry_id).first()
+        )
         if entry is None or entry.status != EntryStatus.PENDING:
             return None
-        if entry.after_id and Entry.objects.filter(pk=entry.after_id, status=EntryStatus.PENDING).exists():
+        if entry.after is not None and entry.after.status == EntryStatus.PENDING:
             logger.info(
                 "event=outbox_waiting kind=%s entry_id=%s after=%s", entry.kind, entry.pk, entry.after_id
             )
@@ -85,9 +87,11 @@ def settle(entry: Entry, *, status: str | None = None, error: str = "", record: 
     if status is not None:
         entry.status, entry.settled_at = status, timezone.now()
         fields += ["status", "settled_at"]
+    if record is None:
+        entry.save(update_fields=fields)
+        return
     with transaction.atomic():
-        if record is not None:
-            record()
+        record()
         entry.save(update_fields=fields)
 
 

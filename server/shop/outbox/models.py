@@ -21,7 +21,9 @@ class Entry(models.Model):
 
     kind = models.CharField(max_length=40)
     object_id = models.PositiveBigIntegerField()
-    after = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    after = models.ForeignKey(  # indexed only where set (below): most entries run after none
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
+    )
     status = models.CharField(max_length=16, choices=EntryStatus.choices, default=EntryStatus.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, help_text="What the last failed attempt said")
@@ -47,6 +49,7 @@ class Entry(models.Model):
         indexes = [
             models.Index(fields=["kind", "object_id"], name="outbox_kind_object"),
             models.Index(fields=["status", "created_at"], name="outbox_status_created"),
+            models.Index(fields=["after"], condition=Q(after__isnull=False), name="outbox_after"),
         ]
 
     def __str__(self) -> str:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from shop.orders.models import IdempotencyKey, Order, OrderItem, OrderStatusChange
 from shop.orders.services import purge_idempotency_keys
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, statement
 from tests.helpers import post_order as order
 
 pytestmark = pytest.mark.django_db
@@ -212,20 +212,6 @@ def test_the_purge_forgets_only_expired_keys(client_for, alice, keyboard, settin
     assert purge_idempotency_keys(batch=1) == 2
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
     assert Order.objects.count() == 3  # the orders stay
-
-
-def statement(sql: str) -> str:
-    """`INSERT orders_order`, `SELECT catalog_product FOR UPDATE`, `SAVEPOINT`: what a query does."""
-    words = sql.replace('"', "").split()
-    verb = words[0]
-    if verb == "SELECT":
-        table = words[words.index("FROM") + 1]
-        return f"SELECT {table}{' FOR UPDATE' if 'FOR UPDATE' in sql else ''}"
-    if verb in ("INSERT", "DELETE"):
-        return f"{verb} {words[2]}"
-    if verb == "UPDATE":
-        return f"UPDATE {words[1]}"
-    return verb
 
 
 def test_an_order_is_one_transaction_and_one_publish_with_no_read_back(

@@ -15,7 +15,7 @@ from shop.orders.services import place_order
 from shop.outbox.models import Entry
 from shop.outbox.publish import publish
 from shop.outbox.sweeper import resume_pending_work
-from tests.helpers import work
+from tests.helpers import statement, work
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +113,50 @@ def test_beat_runs_the_sweeper_as_a_task(alice, mug, place, settings):
     assert sweep_task.apply().get() == {**NOTHING, "invoice": 1, "order_confirmation": 1}
     assert work(order, "invoice").status == "done"  # the published chain ran (in-process)
     assert Invoice.objects.filter(order=order).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as in a worker: every BEGIN and COMMIT counts
+def test_each_run_costs_its_statements_and_no_more(alice, staff, mug, partner, monkeypatch):
+    """What the worker pays per order, statement by statement: the claim (a locked read with the
+    entry it runs after, and the counted attempt), the work's reads, and the outcome."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from shop.orders.services import change_order_status
+    from shop.outbox.models import Entry
+    from shop.outbox.runner import run
+
+    monkeypatch.setattr("shop.outbox.publish.publish", lambda *args, **kwargs: True)  # run by hand below
+    with transaction.atomic():
+        order, _ = place_order(user=alice, items=[{"product": mug.pk, "quantity": 1}])
+    claim = ["BEGIN", "SELECT outbox_entry FOR UPDATE", "UPDATE outbox_entry", "COMMIT"]
+    expected = {
+        "invoice": [
+            *claim,
+            "SELECT orders_order",
+            "SELECT orders_orderitem",
+            *["BEGIN", "INSERT invoices_invoice", "UPDATE outbox_entry", "COMMIT"],
+        ],
+        "order_confirmation": [*claim, "SELECT orders_order", "UPDATE outbox_entry"],
+    }
+    for kind, statements in expected.items():
+        entry = work(order, kind)
+        with CaptureQueriesContext(connection) as queries:
+            assert run(entry.pk).status == "done"
+        assert [statement(q["sql"]) for q in queries.captured_queries] == statements, kind
+    with transaction.atomic():
+        change_order_status(order_id=order.pk, actor=staff, status="processing")
+        change_order_status(order_id=order.pk, actor=staff, status="shipped")
+    entry = work(order, "shipping_notice")
+    with CaptureQueriesContext(connection) as queries:
+        assert run(entry.pk).status == "done"
+    assert [statement(q["sql"]) for q in queries.captured_queries] == [
+        *claim[:-1],
+        "INSERT shipping_shippingattempt",  # the intent, in the claim's commit
+        "COMMIT",
+        "SELECT orders_order",
+        "SELECT orders_orderitem",
+        "SELECT shipping_shippingattempt",
+        *["BEGIN", "UPDATE shipping_shippingattempt", "UPDATE outbox_entry", "COMMIT"],
+    ]
+    assert Entry.objects.filter(status="done").count() == 3

@@ -34,6 +34,7 @@ class Migration(migrations.Migration):
                     "after",
                     models.ForeignKey(
                         blank=True,
+                        db_index=False,
                         null=True,
                         on_delete=django.db.models.deletion.SET_NULL,
                         related_name="+",
@@ -47,6 +48,9 @@ class Migration(migrations.Migration):
                 "indexes": [
                     models.Index(fields=["kind", "object_id"], name="outbox_kind_object"),
                     models.Index(fields=["status", "created_at"], name="outbox_status_created"),
+                    models.Index(
+                        condition=models.Q(("after__isnull", False)), fields=["after"], name="outbox_after"
+                    ),
                 ],
                 "constraints": [
                     models.UniqueConstraint(
