@@ -26,6 +26,7 @@ from tests.helpers import PartnerStub
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER = REPO / "server"
+FRONT_END = "http://127.0.0.1:4173"  # the browser front-end the stack allows (CORS)
 ADMIN = ("admin", "admin-contract-pass-1")
 CUSTOMERS = (("alice", "alice-contract-pass-1"), ("bob", "bob-contract-pass-1"))
 
@@ -191,6 +192,7 @@ def live_stack(
         "LOG_LEVEL": "INFO",
         "CELERY_BEAT_SCHEDULE_FILE": str(workdir / "celerybeat-schedule"),
         "JWT_ACCESS_TOKEN_MINUTES": "240",  # outlives the longest fuzzing run
+        "CORS_ALLOWED_ORIGINS": FRONT_END,
         # The rate limits have tests of their own; here they would only turn fuzzing into 429s.
         "THROTTLE_LOGIN_RATE": "100000/min",
         "THROTTLE_REGISTER_RATE": "100000/min",

@@ -34,3 +34,32 @@ def test_it_serves_with_production_settings_and_a_worker(stack):
     pdf = requests.get(stack.url(body["report_url"]), headers=stack.auth("alice"), timeout=5)
     assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     assert "event=task_succeeded task=shop.outbox.tasks.run_entry" in stack.log("worker")
+
+
+def test_a_browser_on_the_allowed_origin_may_call_it_and_no_other(stack):
+    """CORS through gunicorn: the configured front-end's preflight and answers carry the headers a
+    browser needs; another origin's get none, so its page can read nothing."""
+    from contract_tests.stack import FRONT_END
+
+    def ask(origin: str) -> requests.Response:
+        return requests.options(
+            stack.url("/api/orders/"),
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+            },
+            timeout=10,
+        )
+
+    allowed = ask(FRONT_END)
+    assert allowed.status_code == 200 and allowed.headers["Access-Control-Allow-Origin"] == FRONT_END
+    assert "idempotency-key" in allowed.headers["Access-Control-Allow-Headers"]
+    read = requests.get(
+        stack.url("/api/products/"), headers={**stack.auth("alice"), "Origin": FRONT_END}, timeout=10
+    )
+    assert read.headers["Access-Control-Allow-Origin"] == FRONT_END
+    assert "ETag" in read.headers["Access-Control-Expose-Headers"]
+    for origin in ("https://evil.example", "null"):
+        refused = ask(origin)
+        assert not [name for name in refused.headers if name.lower().startswith("access-control-")]

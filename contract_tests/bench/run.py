@@ -327,10 +327,11 @@ def worker_drain(stack, since: float, load_stopped: float, timeout: float = 600)
     e-mail sent; returns the numbers and a note: orders fully processed per second over the whole
     run, and how long the backlog took to drain after the load stopped."""
     query = (
-        "SELECT count(*), count(*) FILTER (WHERE i.status = 'ready' AND e.status = 'sent'), "
-        "array_agg(i.file) FILTER (WHERE i.status = 'ready') "
-        "FROM orders_order o JOIN invoices_invoice i ON i.order_id = o.id "
-        "JOIN notifications_emailnotification e ON e.order_id = o.id WHERE o.created_at >= to_timestamp(%s)"
+        "SELECT count(*), count(*) FILTER (WHERE pdf.status = 'done' AND mail.status = 'done'), "
+        "array_agg(i.file) FILTER (WHERE i.id IS NOT NULL) FROM orders_order o "
+        "JOIN outbox_entry pdf ON pdf.kind = 'invoice' AND pdf.object_id = o.id "
+        "JOIN outbox_entry mail ON mail.kind = 'order_confirmation' AND mail.object_id = o.id "
+        "LEFT JOIN invoices_invoice i ON i.order_id = o.id WHERE o.created_at >= to_timestamp(%s)"
     )
     deadline = time.monotonic() + timeout
     with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as conn:

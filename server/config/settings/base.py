@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "shop.invoices",
     "shop.notifications",
     "shop.shipping",
+    "corsheaders",
 ]
 
 MIDDLEWARE = [
@@ -54,6 +55,9 @@ MIDDLEWARE = [
     "shop.api.problems.problem_type_base",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A browser's preflight (OPTIONS with Access-Control-Request-Method) is answered here, before
+    # the contract: it is the browser's question about the API, not an operation of it.
+    "corsheaders.middleware.CorsMiddleware",
     # Before everything that may read the body or answer for the API: the contract comes first.
     "shop.api.middleware.OpenAPIValidationMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -65,6 +69,22 @@ MIDDLEWARE = [
     # Last, as django-axes asks: refuses a locked-out admin login with its 429 page.
     "shop.accounts.lockout.AdminLoginLockoutMiddleware",
 ]
+
+# --- CORS: the browser front-ends allowed to call the API -------------------------------------------
+# Exact origins (`https://shop.example,http://localhost:5173`); none by default, so no browser page
+# on another origin may read an answer. Bearer tokens, not cookies: no credentials are allowed.
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_HEADERS = [
+    "authorization",
+    "content-type",
+    "idempotency-key",
+    "if-match",
+    "if-none-match",
+    "x-request-id",
+]
+CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Idempotent-Replayed", "Retry-After", "Location"]
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=600)
 
 ROOT_URLCONF = "config.urls"
 # The API is served at the root (the contract's only server is "/"). A SCRIPT_NAME in the WSGI
