@@ -110,3 +110,16 @@ def test_local_settings_log_partner_notices_summarise_e_mails_and_need_no_broker
         # no broker configured: in-process tasks, and Celery is given nothing to connect to
         "log: shop.notifications.backends.SummaryConsoleEmailBackend memory://"
     ), result.stderr
+
+
+@pytest.mark.parametrize(("origins", "installed"), [("", False), ("https://shop.example", True)])
+def test_the_cors_middleware_runs_only_where_origins_are_allowed(origins, installed):
+    """No origin configured (the default): no CORS middleware, and no `Vary: Origin` on every answer."""
+    environment = {**REQUIRED, "CORS_ALLOWED_ORIGINS": origins}
+    check = (
+        "from django.conf import settings; "
+        "print('corsheaders.middleware.CorsMiddleware' in settings.MIDDLEWARE)"
+    )
+    result = run_manage("shell", "-c", check, **environment)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(installed)

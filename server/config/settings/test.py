@@ -22,6 +22,9 @@ if not os.environ.get("DATABASE_URL") and _reachable("127.0.0.1", 5432):
 if not os.environ.get("MEMCACHED_LOCATION") and _reachable("127.0.0.1", 11211):
     os.environ["MEMCACHED_LOCATION"] = "127.0.0.1:11211"
 
+# The CORS middleware is installed only where origins are configured: the tests configure one.
+os.environ.setdefault("CORS_ALLOWED_ORIGINS", "http://localhost:5173")
+
 from .base import *  # noqa: E402, F403
 from .base import CACHES, env, raising_cache  # noqa: E402
 
