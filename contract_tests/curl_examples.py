@@ -29,7 +29,8 @@ README = REPO / "README.md"
 START, END = "<!-- curl-examples:start -->", "<!-- curl-examples:end -->"
 
 # The order of a first session: sign up, look around, order, administer, sign out (which ends that
-# session's tokens), sign in again, and last change the password (which ends every session).
+# session's tokens), sign in again, change the password (which ends every session), and last
+# forget it: ask for a reset link and set a new one with the e-mail's uid and token.
 WORKFLOW = [
     "healthz",
     "readyz",
@@ -52,6 +53,8 @@ WORKFLOW = [
     "logout",
     "login",
     "changePassword",
+    "requestPasswordReset",
+    "confirmPasswordReset",
     "problemType",
 ]
 PATH_VARIABLES = {"/api/products/": "PRODUCT_ID", "/api/orders/": "ORDER_ID"}
@@ -66,6 +69,7 @@ PREAMBLE = [
     '#   ETAG            the "ETag" header of the last answer about that product (curl -i shows it)',
     "#   PRODUCT_ID_2    the id of another product, e.g. 3 (the demo catalog's Merino T-shirt)",
     '#   ORDER_ID        "id" of the createOrder answer',
+    "#   RESET_UID, RESET_TOKEN  the uid and token in the password-reset e-mail's link",
     "ADMIN_TOKEN=$(curl -sS -X POST \"$BASE/api/auth/login/\" -H 'Content-Type: application/json' \\",
     '  -d \'{"username": "admin", "password": "demo-admin-pass"}\' \\',
     "  | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"access\"])')",
@@ -129,6 +133,8 @@ def _body(spec: dict[str, Any], operation: dict[str, Any]) -> str | None:
     text = json.dumps(example)
     if "refresh" in example:
         text = json.dumps({**example, "refresh": "$REFRESH"})
+    if "uid" in example and "token" in example:
+        text = json.dumps({**example, "uid": "$RESET_UID", "token": "$RESET_TOKEN"})
     product_ids: list[int] = []
     for item in example.get("items", []):
         if item["product"] not in product_ids:
@@ -230,12 +236,34 @@ def wait_for_report(example: Example, env: dict[str, str], timeout: float = 60) 
         time.sleep(0.5)
 
 
+RESET_LINK = re.compile(r"\(uid: ([A-Za-z0-9_-]+), token: ([A-Za-z0-9-]+)\)")
+
+
+def read_reset_link(
+    example: Example, env: dict[str, str], mail: Callable[[], str], timeout: float = 60
+) -> None:
+    """The reset e-mail goes out in the background: before the confirmation example, wait
+    (bounded) for it and take its uid and token, as a reader takes them from the link."""
+    if example.operation_id != "confirmPasswordReset":
+        return
+    deadline = time.monotonic() + timeout
+    while not (found := RESET_LINK.findall(mail())):
+        assert time.monotonic() < deadline, f"no password-reset e-mail after {timeout} s"
+        time.sleep(0.5)
+    env["RESET_UID"], env["RESET_TOKEN"] = found[-1]
+
+
 def replay(
-    base_url: str, workdir: Path, *, before: Callable[[Example, dict[str, str]], None] = wait_for_report
+    base_url: str,
+    workdir: Path,
+    *,
+    mail: Callable[[], str],
+    before: Callable[[Example, dict[str, str]], None] = wait_for_report,
 ) -> None:
     """Runs the README's block as a reader would: the preamble, then every example in order with
-    real curl, each taking its variables from earlier answers; `before(example, env)` runs before
-    each. Raises AssertionError at the first example that does not answer its documented status."""
+    real curl, each taking its variables from earlier answers (and the reset link from `mail()`,
+    the text of the e-mails sent so far); `before(example, env)` runs before each. Raises
+    AssertionError at the first example that does not answer its documented status."""
     env = {"PATH": "/usr/bin:/bin", "BASE": base_url}
     preamble = "\n".join([*PREAMBLE, 'printf "%s %s" "$ADMIN_TOKEN" "$PRODUCT_ID_2"'])
     result = subprocess.run(["bash", "-c", preamble], env=env, capture_output=True, timeout=30, check=True)
@@ -243,6 +271,7 @@ def replay(
     out = workdir / "body"
     for example in render():
         before(example, env)
+        read_reset_link(example, env, mail)
         status, body = _run_curl(example.command, env, out)
         assert status == example.status, f"{example.operation_id}: {status} {body[:500]!r}\n{example.command}"
         if example.operation_id in ("login", "refreshToken"):

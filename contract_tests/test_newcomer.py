@@ -90,14 +90,14 @@ def test_make_run_serves_the_readme_and_starts_again(tmp_path):
     first = MakeRun(checkout, free_port(), log)
     try:
         first.wait_until_it_answers(timeout=420)  # creates .venv and installs on the first run
-        curl_examples.replay(first.base_url, tmp_path)
+        curl_examples.replay(first.base_url, tmp_path, mail=log.read_text)  # e-mails print to its log
     finally:
         first.stop()
     second = MakeRun(checkout, free_port(), log)
     try:
         second.wait_until_it_answers(timeout=120)
-        # The replay changed the demo customer's password (its last example); the second start
-        # set it back to the one it prints.
+        # The replay changed the demo customer's password (twice: changed, then reset); the second
+        # start set it back to the one it prints.
         login = urllib.request.Request(
             second.base_url + "/api/auth/login/",
             data=json.dumps({"username": "customer", "password": "demo-customer-pass"}).encode(),

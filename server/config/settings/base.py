@@ -242,6 +242,9 @@ REST_FRAMEWORK = {
         "register": env("THROTTLE_REGISTER_RATE", default="10/min"),
         "refresh": env("THROTTLE_REFRESH_RATE", default="30/min"),
         "password": env("THROTTLE_PASSWORD_RATE", default="10/min"),
+        "password_reset": env("THROTTLE_PASSWORD_RESET_RATE", default="5/min"),
+        "password_reset_address": env("THROTTLE_PASSWORD_RESET_ADDRESS_RATE", default="3/hour"),
+        "password_reset_confirm": env("THROTTLE_PASSWORD_RESET_CONFIRM_RATE", default="10/min"),
         "order_create": env("THROTTLE_ORDER_CREATE_RATE", default="30/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
@@ -424,6 +427,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"queue": f"{CELERY_TASK_DEFAULT_QUEUE}-control", "expires": 3600},
     },
+    "purge-password-reset-requests": {
+        "task": "shop.accounts.tasks.purge_password_reset_requests",
+        "schedule": 3600.0,
+        "options": {"queue": f"{CELERY_TASK_DEFAULT_QUEUE}-control", "expires": 3600},
+    },
     "flush-expired-tokens": {
         "task": "shop.accounts.tasks.flush_expired_tokens",
         "schedule": 3600.0,
@@ -459,6 +467,14 @@ if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F
 if EMAIL_BACKEND.endswith("filebased.EmailBackend"):
     EMAIL_FILE_PATH = "/" + EMAIL_FILE_PATH.lstrip("/")  # noqa: F821 - filemail:///abs/path is absolute
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="orders@shop.example")
+# Password reset: a link's token is good this many seconds (and once); the link is the front-end's
+# page that asks for the new password and calls confirmPasswordReset with `uid` and `token`.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+PASSWORD_RESET_LINK = env(
+    "PASSWORD_RESET_LINK", default="https://shop.example/reset-password?uid={uid}&token={token}"
+)
+if "{uid}" not in PASSWORD_RESET_LINK or "{token}" not in PASSWORD_RESET_LINK:
+    raise ImproperlyConfigured("PASSWORD_RESET_LINK must contain {uid} and {token}.")
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)  # seconds per SMTP socket operation
 # The shipping partner's endpoint; `log:` only logs each notice (local runs). No default here:
 # production refuses to start without it, `local` logs, `test` points at a closed port.

@@ -49,3 +49,18 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+
+class PasswordResetRequest(models.Model):
+    """Someone asked for a reset link for this address. Recorded (and its e-mail owed) whether or
+    not an account uses it: the request does the same work either way, and the worker looks the
+    account up (shop/accounts/password_reset.py)."""
+
+    email = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="accounts_reset_created")]  # the purge
+
+    def __str__(self) -> str:
+        return f"reset for {self.email}"

@@ -162,6 +162,13 @@ def change_password(*, user: User, old_password: str, new_password: str) -> None
                 "old_password", ["The current password is not correct."], FieldCode.PASSWORD_INCORRECT
             )
         )
+    set_password_ending_sessions(user, new_password)
+
+
+def set_password_ending_sessions(user: User, new_password: str) -> None:
+    """Inside the caller's transaction, with the user's row locked: the new password through
+    Django's validators, then every refresh token of the user blacklisted; access tokens issued
+    before are refused by their password claim (CachedJWTAuthentication)."""
     try:
         validate_password(new_password, user=user)
     except DjangoValidationError as exc:

@@ -7,3 +7,11 @@ def flush_expired_tokens_task() -> int:
     from .services import flush_expired_tokens
 
     return flush_expired_tokens()
+
+
+@shared_task(name="shop.accounts.tasks.purge_password_reset_requests")
+def purge_password_reset_requests_task() -> int:
+    """Beat, hourly: forgets the password-reset requests older than a day."""
+    from .password_reset import purge_password_reset_requests
+
+    return purge_password_reset_requests()

@@ -6,8 +6,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
-from shop.api.throttling import ScopedRateThrottle
+from shop.api.throttling import BodyFieldRateThrottle, ScopedRateThrottle
 
+from .password_reset import confirm_password_reset, request_password_reset
 from .services import change_password, create_user, logout_user, refresh_tokens, token_pair
 
 
@@ -87,6 +88,40 @@ class PasswordChangeView(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         change_password(user=request.user, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ResetAddressThrottle(BodyFieldRateThrottle):
+    scope = "password_reset_address"
+    field = "email"
+
+
+class PasswordResetView(PublicThrottledView):
+    throttle_scope = "password_reset"
+    throttle_classes = [ScopedRateThrottle, ResetAddressThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        request_password_reset(**serializer.validated_data)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(PublicThrottledView):
+    throttle_scope = "password_reset_confirm"
+
+    class InputSerializer(serializers.Serializer):
+        uid = serializers.CharField(max_length=32)
+        token = serializers.CharField(max_length=100)
+        new_password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        confirm_password_reset(**serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -6,6 +6,7 @@ throttles here use the `throttle` cache alias instead, whose client raises, and 
 process's own memory while it does: the limit then holds per process (at most the rate times the
 number of web processes in all) until Memcached answers again."""
 
+import hashlib
 import logging
 
 from django.core.cache import caches
@@ -60,3 +61,18 @@ class OrderCreateThrottle(throttling.UserRateThrottle):
 
     scope = "order_create"
     cache = failover_cache
+
+
+class BodyFieldRateThrottle(throttling.SimpleRateThrottle):
+    """Requests per value of one body field (`field`, compared case-insensitively, kept hashed):
+    a limit per e-mail address, whichever client sends it. No value, no limit here."""
+
+    cache = failover_cache
+    field = ""
+
+    def get_cache_key(self, request, view):
+        value = request.data.get(self.field) if isinstance(request.data, dict) else None
+        if not isinstance(value, str) or not value:
+            return None
+        ident = hashlib.sha256(value.strip().lower().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}

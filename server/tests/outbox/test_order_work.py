@@ -19,7 +19,7 @@ from tests.helpers import statement, work
 
 pytestmark = pytest.mark.django_db
 
-NOTHING = {"invoice": 0, "order_confirmation": 0, "shipping_notice": 0}
+NOTHING = {"invoice": 0, "order_confirmation": 0, "password_reset_email": 0, "shipping_notice": 0}
 
 
 @pytest.fixture

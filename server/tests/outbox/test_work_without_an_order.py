@@ -1,4 +1,5 @@
-"""The outbox knows no order: a password-reset-style e-mail, about a user, is owed, published,
+"""The outbox knows no order: an e-mail about a user (a kind registered by the test alone; the
+product's own is the password reset, tests/accounts/test_password_reset.py) is owed, published,
 retried after a mail-server failure, sent once, requeued by staff, and counted by kind."""
 
 import smtplib
@@ -34,12 +35,12 @@ def send_reset_link(entry: Entry) -> Outcome:
 @pytest.fixture
 def reset_kind(register_kind, settings):
     settings.RESET_MAX_RETRIES, settings.RESET_RETRY_BACKOFF = 2, 0.01
-    return register_kind(Kind("password_reset_email", run=send_reset_link, settings_prefix="RESET"))
+    return register_kind(Kind("reset_style_email", run=send_reset_link, settings_prefix="RESET"))
 
 
 def owe_reset(user, capture) -> Entry:
     with capture(execute=True):
-        entry = owe("password_reset_email", user.pk)
+        entry = owe("reset_style_email", user.pk)
         publish_on_commit(entry)
     entry.refresh_from_db()
     return entry
@@ -87,19 +88,19 @@ def test_a_failed_one_is_requeued_and_the_same_work_is_never_pending_twice(
     entry = owe_reset(alice, django_capture_on_commit_callbacks)
     assert (entry.status, entry.attempts, entry.error) == ("failed", 3, "OSError: down")
     with pytest.raises(IntegrityError), transaction.atomic():
-        owe("password_reset_email", alice.pk)  # the failed one is not pending: this one is owed...
-        owe("password_reset_email", alice.pk)  # ...but not twice while it waits
+        owe("reset_style_email", alice.pk)  # the failed one is not pending: this one is owed...
+        owe("reset_style_email", alice.pk)  # ...but not twice while it waits
     down.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        assert requeue_failed(kinds=["password_reset_email"]) == {"password_reset_email": 1}
+        assert requeue_failed(kinds=["reset_style_email"]) == {"reset_style_email": 1}
     entry.refresh_from_db()
     assert (entry.status, entry.requeues) == ("done", 1) and len(mail.outbox) == 1
     assert entry.settled_at <= timezone.now()
 
 
 def test_an_unknown_kind_is_refused_where_it_is_owed(alice):
-    with pytest.raises(LookupError, match="no outbox kind 'password_reset_email'"):
-        owe("password_reset_email", alice.pk)
+    with pytest.raises(LookupError, match="no outbox kind 'reset_style_email'"):
+        owe("reset_style_email", alice.pk)
 
 
 def test_the_metrics_count_every_registered_kind(reset_kind, alice, settings):
@@ -107,9 +108,9 @@ def test_the_metrics_count_every_registered_kind(reset_kind, alice, settings):
 
     from shop.outbox.metrics import OutboxCollector
 
-    owe("password_reset_email", alice.pk)
+    owe("reset_style_email", alice.pk)
     registry = CollectorRegistry()
     registry.register(OutboxCollector())
     text = generate_latest(registry).decode()
-    assert 'shop_outbox_rows{kind="password_reset_email",state="pending"} 1.0' in text
+    assert 'shop_outbox_rows{kind="reset_style_email",state="pending"} 1.0' in text
     assert 'shop_outbox_rows{kind="invoice",state="failed"} 0.0' in text

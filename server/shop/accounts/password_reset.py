@@ -1,0 +1,92 @@
+"""Password reset by e-mail: the request (always the same work), the e-mail (the outbox's
+`password_reset_email` kind, registered in apps.py; the token is made when it is sent) and the
+confirmation (a token good once, then every earlier session ended)."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+
+from shop.core.errors import FieldCode, FieldError, InvalidInput
+from shop.outbox.kinds import Outcome
+from shop.outbox.models import Entry, EntryStatus
+from shop.outbox.publish import owe, publish_on_commit
+
+from .models import PasswordResetRequest, User
+from .services import set_password_ending_sessions
+
+logger = logging.getLogger(__name__)
+
+KIND = "password_reset_email"
+NOT_VALID = "This reset link is not valid any more: ask for a new one."
+
+
+@transaction.atomic
+def request_password_reset(*, email: str) -> None:
+    """Records the request and owes its e-mail: two inserts and one publish, whether or not an
+    account uses the address (the worker looks it up), so the answer says nothing about it."""
+    reset = PasswordResetRequest.objects.create(email=email)
+    publish_on_commit(owe(KIND, reset.pk))
+
+
+def _account(email: str) -> User | None:
+    return User.objects.filter(email__iexact=email, is_active=True).first()
+
+
+def send_password_reset(entry: Entry) -> Outcome:
+    """The reset e-mail of request `entry.object_id`: skipped when no active account uses the
+    address; otherwise a link with the account's uid and a token made now (valid
+    PASSWORD_RESET_TIMEOUT seconds, once)."""
+    reset = PasswordResetRequest.objects.filter(pk=entry.object_id).first()
+    user = _account(reset.email) if reset is not None else None
+    if user is None:
+        return Outcome(EntryStatus.SKIPPED, "no active account uses this address")
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    link = settings.PASSWORD_RESET_LINK.format(uid=uid, token=token)
+    minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+    EmailMessage(
+        subject=f"{settings.SHOP_NAME}: reset your password",
+        body=(
+            f"Hello {user.username},\n\nsomeone (we hope you) asked to reset the password of your "
+            f"account at {settings.SHOP_NAME}. Follow this link within {minutes} minutes to choose "
+            f"a new one:\n\n{link}\n\n(uid: {uid}, token: {token})\n\nIf it was not you, ignore "
+            "this e-mail: your password stays as it is.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+    ).send()
+    logger.info("event=password_reset_sent user_id=%s", user.pk)
+    return Outcome()
+
+
+def _user_of(uid: str) -> User | None:
+    try:
+        pk = int(urlsafe_base64_decode(uid).decode())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return User.objects.select_for_update().filter(pk=pk, is_active=True).first()
+
+
+@transaction.atomic
+def confirm_password_reset(*, uid: str, token: str, new_password: str) -> None:
+    """Sets the new password if the token is good for the account `uid` names, and ends every
+    earlier session. The account's row is locked first, so of two uses of one token exactly one
+    wins (the second sees the new password, which the token no longer matches)."""
+    user = _user_of(uid)
+    if user is None or not default_token_generator.check_token(user, token):
+        raise InvalidInput([FieldError.at("token", FieldCode.INVALID, NOT_VALID)])
+    set_password_ending_sessions(user, new_password)
+    logger.info("event=password_reset_done user_id=%s", user.pk)
+
+
+def purge_password_reset_requests() -> int:
+    """Requests older than a day are of no use (their tokens expired long ago); returns how many went."""
+    cutoff = timezone.now() - timedelta(days=1)
+    return PasswordResetRequest.objects.filter(created_at__lt=cutoff).delete()[0]
