@@ -14,7 +14,6 @@ import json
 import re
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -219,59 +218,41 @@ def _run_curl(command: str, env: dict[str, str], out: Path) -> tuple[int, bytes]
     return int(status), out.read_bytes()
 
 
-def wait_for_report(example: Example, env: dict[str, str], timeout: float = 60) -> None:
-    """The invoice is made in the background after the order commits: before the report example,
-    wait (bounded) until the order says it exists, as a reader would."""
-    if example.operation_id != "getOrderReport":
-        return
-    url = f"{env['BASE']}/api/orders/{env['ORDER_ID']}/"
-    deadline = time.monotonic() + timeout
-    while True:
-        with urllib.request.urlopen(
-            urllib.request.Request(url, headers={"Authorization": f"Bearer {env['TOKEN']}"}), timeout=10
-        ) as response:
-            if json.load(response)["report_url"] is not None:
-                return
-        assert time.monotonic() < deadline, f"no invoice after {timeout} s"
-        time.sleep(0.5)
-
-
 RESET_LINK = re.compile(r"\(uid: ([A-Za-z0-9_-]+), token: ([A-Za-z0-9-]+)\)")
 
 
-def read_reset_link(
-    example: Example, env: dict[str, str], mail: Callable[[], str], timeout: float = 60
-) -> None:
-    """The reset e-mail goes out in the background: before the confirmation example, wait
-    (bounded) for it and take its uid and token, as a reader takes them from the link."""
-    if example.operation_id != "confirmPasswordReset":
-        return
-    deadline = time.monotonic() + timeout
-    while not (found := RESET_LINK.findall(mail())):
-        assert time.monotonic() < deadline, f"no password-reset e-mail after {timeout} s"
-        time.sleep(0.5)
-    env["RESET_UID"], env["RESET_TOKEN"] = found[-1]
+def wait_for_background_work(example: Example, env: dict[str, str], mail: Callable[[], str]) -> None:
+    """What a reader waits for before two examples, as the work is done in the background
+    (bounded): the order's invoice before the report, the reset e-mail (its uid and token, as a
+    reader takes them from the link) before the confirmation."""
+    from tests.helpers import wait_for  # only under pytest: `make docs` needs none of this
+
+    if example.operation_id == "getOrderReport":
+        url = f"{env['BASE']}/api/orders/{env['ORDER_ID']}/"
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {env['TOKEN']}"})
+
+        def invoiced() -> bool:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)["report_url"] is not None
+
+        wait_for(invoiced, timeout=60, what="the order's invoice")
+    elif example.operation_id == "confirmPasswordReset":
+        found = wait_for(lambda: RESET_LINK.findall(mail()), timeout=60, what="the password-reset e-mail")
+        env["RESET_UID"], env["RESET_TOKEN"] = found[-1]
 
 
-def replay(
-    base_url: str,
-    workdir: Path,
-    *,
-    mail: Callable[[], str],
-    before: Callable[[Example, dict[str, str]], None] = wait_for_report,
-) -> None:
+def replay(base_url: str, workdir: Path, *, mail: Callable[[], str]) -> None:
     """Runs the README's block as a reader would: the preamble, then every example in order with
     real curl, each taking its variables from earlier answers (and the reset link from `mail()`,
-    the text of the e-mails sent so far); `before(example, env)` runs before each. Raises
-    AssertionError at the first example that does not answer its documented status."""
+    the text of the e-mails sent so far). Raises AssertionError at the first example that does
+    not answer its documented status."""
     env = {"PATH": "/usr/bin:/bin", "BASE": base_url}
     preamble = "\n".join([*PREAMBLE, 'printf "%s %s" "$ADMIN_TOKEN" "$PRODUCT_ID_2"'])
     result = subprocess.run(["bash", "-c", preamble], env=env, capture_output=True, timeout=30, check=True)
     env["ADMIN_TOKEN"], env["PRODUCT_ID_2"] = result.stdout.decode().split()
     out = workdir / "body"
     for example in render():
-        before(example, env)
-        read_reset_link(example, env, mail)
+        wait_for_background_work(example, env, mail)
         status, body = _run_curl(example.command, env, out)
         assert status == example.status, f"{example.operation_id}: {status} {body[:500]!r}\n{example.command}"
         if example.operation_id in ("login", "refreshToken"):

@@ -18,14 +18,15 @@ def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
-def with_details_written(order: Order, *, invoice: None = None, **related: list) -> Order:
-    """The order as `_with_details` would load it, from rows this process has just written: each
-    relation is filled as `prefetch_related` fills it (a queryset holding the rows), and the
-    invoice is known to be absent, as `select_related` would find it; so the answer to a write
-    needs no read back, and anything that filters a relation still queries. (Django's own
-    caches, written as its prefetch and select_related write them: tests/orders/
-    test_order_reads.py fails if a placed order's answer ever queries again.)"""
-    Order._meta.get_field("invoice").set_cached_value(order, invoice)
+def with_details_written(order: Order, **related: list) -> Order:
+    """The new order as `_with_details` would load it, from rows this process has just written:
+    each relation is filled as `prefetch_related` fills it (a queryset holding the rows), and the
+    invoice is known to be absent (a new order has none yet), as `select_related` would find it;
+    so the answer to a write needs no read back, and anything that filters a relation still
+    queries. (Django's own caches, written as its prefetch and select_related write them:
+    tests/orders/test_place_order.py lists a placed order's statements and fails if its answer
+    ever queries again.)"""
+    Order._meta.get_field("invoice").set_cached_value(order, None)
     order._prefetched_objects_cache = {}
     for name, rows in related.items():
         queryset = getattr(order, name).all()

@@ -148,7 +148,7 @@ def place_order(
             key_record.save(update_fields=["order"])
         invoice = owe(OrderWork.INVOICE, order.pk)
         publish_on_commit(invoice, owe(OrderWork.ORDER_CONFIRMATION, order.pk, after=invoice))
-    with_details_written(order, items=items, status_changes=[created], invoice=None)
+    with_details_written(order, items=items, status_changes=[created])
     return order, True
 
 

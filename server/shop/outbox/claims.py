@@ -93,7 +93,3 @@ def settle(entry: Entry, *, status: str | None = None, error: str = "", record: 
     with transaction.atomic():
         record()
         entry.save(update_fields=fields)
-
-
-def last_attempt(entry: Entry) -> bool:
-    return entry.attempts >= kinds.get(entry.kind).max_attempts

@@ -7,7 +7,7 @@ import time
 from shop.core.errors import DATABASE_ERRORS
 
 from . import kinds
-from .claims import claim, last_attempt, settle
+from .claims import claim, settle
 from .kinds import TryAgain
 from .metrics import RUN_DURATION, RUNS
 from .models import Entry, EntryStatus
@@ -54,7 +54,7 @@ def _attempt(entry: Entry) -> str:
     except Exception as exc:
         error = str(exc) if isinstance(exc, TryAgain) else f"{type(exc).__name__}: {exc}"
         record = exc.record if isinstance(exc, TryAgain) else None
-        if last_attempt(entry):
+        if entry.attempts >= kind.max_attempts:  # that was the last one
             settle(entry, status=EntryStatus.FAILED, error=error, record=record)
             logger.error(
                 'event=outbox_failed kind=%s entry_id=%s object_id=%s attempts=%d error="%s"',
