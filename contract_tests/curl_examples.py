@@ -37,6 +37,10 @@ WORKFLOW = [
     "login",
     "refreshToken",
     "me",
+    "createAddress",
+    "listAddresses",
+    "getAddress",
+    "updateAddress",
     "listProducts",
     "createProduct",
     "getProduct",
@@ -45,10 +49,12 @@ WORKFLOW = [
     "createOrder",
     "listOrders",
     "getOrder",
+    "changeOrderShippingAddress",
     "getOrderReport",
     "adminListOrders",
     "changeOrderStatus",
     "deleteProduct",
+    "deleteAddress",
     "logout",
     "login",
     "changePassword",
@@ -56,7 +62,7 @@ WORKFLOW = [
     "confirmPasswordReset",
     "problemType",
 ]
-PATH_VARIABLES = {"/api/products/": "PRODUCT_ID", "/api/orders/": "ORDER_ID"}
+PATH_VARIABLES = {"/api/products/": "PRODUCT_ID", "/api/orders/": "ORDER_ID", "/api/addresses/": "ADDRESS_ID"}
 
 
 # Shown before the examples and run by `replay`: every variable an example uses is introduced.
@@ -67,7 +73,9 @@ PREAMBLE = [
     '#   PRODUCT_ID      "id" of the createProduct answer',
     '#   ETAG            the "ETag" header of the last answer about that product (curl -i shows it)',
     "#   PRODUCT_ID_2    the id of another product, e.g. 3 (the demo catalog's Merino T-shirt)",
+    '#   ADDRESS_ID      "id" of the createAddress answer',
     '#   ORDER_ID        "id" of the createOrder answer',
+    '#   ORDER_ETAG      the "ETag" header of the last answer about that order',
     "#   RESET_UID, RESET_TOKEN  the uid and token in the password-reset e-mail's link",
     "ADMIN_TOKEN=$(curl -sS -X POST \"$BASE/api/auth/login/\" -H 'Content-Type: application/json' \\",
     '  -d \'{"username": "admin", "password": "demo-admin-pass"}\' \\',
@@ -169,7 +177,8 @@ def render(spec: dict[str, Any] | None = None) -> list[Example]:
         body = _body(spec, operation)
         if body is not None:
             parts.append("-H 'Content-Type: application/json'")
-            parts.append(f"-d @- <<EOF\n{body}\nEOF" if "$" in body else f"-d '{body}'")
+            # a heredoc for variables and for quotes a single-quoted argument cannot hold
+            parts.append(f"-d @- <<EOF\n{body}\nEOF" if "$" in body or "'" in body else f"-d '{body}'")
         status = min(int(code) for code in operation["responses"] if code.startswith("2"))
         examples.append(
             Example(operation_id, method.upper(), path, operation["summary"], " ".join(parts), status)
@@ -185,18 +194,14 @@ def markdown(examples: list[Example]) -> str:
         "```bash",
         "BASE=http://127.0.0.1:8000",
         *PREAMBLE,
-        "```",
     ]
     for example in examples:
         blocks += [
             "",
-            f"**{example.method} {example.path}** — {example.summary} → `{example.status}`",
-            "",
-            "```bash",
+            f"# {example.method} {example.path}: {example.summary} -> {example.status}",
             example.command,
-            "```",
         ]
-    blocks.append(END)
+    blocks += ["```", END]
     return "\n".join(blocks)
 
 
@@ -207,7 +212,8 @@ def updated_readme(text: str, examples: list[Example]) -> str:
 
 def _run_curl(command: str, env: dict[str, str], out: Path) -> tuple[int, bytes]:
     """Runs one example; returns its status and body. The `ETag` of an answer about the product is
-    kept in env["ETAG"], for the next change to send in `If-Match`."""
+    kept in env["ETAG"], about the order in env["ORDER_ETAG"], for the next change to send in
+    `If-Match`."""
     instrumented = command.replace("curl -sS", f"curl -sS -o {out} -w '%{{http_code}} %header{{etag}}'", 1)
     result = subprocess.run(
         ["bash", "-c", instrumented], env=env, capture_output=True, timeout=30, check=True
@@ -215,6 +221,8 @@ def _run_curl(command: str, env: dict[str, str], out: Path) -> tuple[int, bytes]
     status, _, etag = result.stdout.decode().partition(" ")
     if etag and "/api/products/$PRODUCT_ID/" in command:
         env["ETAG"] = etag
+    if etag and "/api/orders/$ORDER_ID/" in command:
+        env["ORDER_ETAG"] = etag
     return int(status), out.read_bytes()
 
 
@@ -260,6 +268,8 @@ def replay(base_url: str, workdir: Path, *, mail: Callable[[], str]) -> None:
             env["TOKEN"], env["REFRESH"] = tokens["access"], tokens["refresh"]
         elif example.operation_id == "createProduct":
             env["PRODUCT_ID"] = str(json.loads(body)["id"])
+        elif example.operation_id == "createAddress":
+            env["ADDRESS_ID"] = str(json.loads(body)["id"])
         elif example.operation_id == "createOrder":
             env["ORDER_ID"] = str(json.loads(body)["id"])
         elif example.operation_id == "getOrderReport":

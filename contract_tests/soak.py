@@ -37,6 +37,7 @@ import requests
 
 from contract_tests import services
 from contract_tests.stack import Stack, free_port, live_stack, wait_ready
+from tests.helpers import ADDRESS
 
 FAULTS = ("worker", "memcached", "redis", "web", "partner", "postgres", "backends")
 # The faults during which the database does not answer: 503s (with Retry-After) are expected.
@@ -199,7 +200,10 @@ def place_order(client: Client, products: list[int]) -> int | None:
     """Places an order of one or two lines; returns its id when the client learnt it."""
     ledger = client.ledger
     lines = {pid: client.rng.randint(1, 3) for pid in client.rng.sample(products, client.rng.randint(1, 2))}
-    body = {"items": [{"product": pid, "quantity": qty} for pid, qty in lines.items()]}
+    body = {
+        "items": [{"product": pid, "quantity": qty} for pid, qty in lines.items()],
+        "shipping_address": ADDRESS,
+    }
     key = uuid.uuid4().hex if client.rng.random() < 0.5 else None
     for attempt in range(6 if key else 1):
         started = time.monotonic()
@@ -447,7 +451,10 @@ def soak(
         json={"name": "Probe", "price": "5.00", "stock": 1, "category": "home"},
     ).json()["id"]
     stack.probe_order = admin.call(
-        "POST", "/api/orders/", "setup", json={"items": [{"product": probe_product, "quantity": 1}]}
+        "POST",
+        "/api/orders/",
+        "setup",
+        json={"items": [{"product": probe_product, "quantity": 1}], "shipping_address": ADDRESS},
     ).json()["id"]
     ledger.accepted[stack.probe_order] = "admin"
 

@@ -13,7 +13,7 @@ import requests
 from contract_tests import services
 from contract_tests.conftest import require_services
 from contract_tests.stack import live_stack
-from tests.helpers import PROBLEM, wait_for
+from tests.helpers import ADDRESS, PROBLEM, wait_for
 
 DOWN_SECONDS = 5
 
@@ -54,7 +54,7 @@ def shipping_notice(stack, order_id: int) -> tuple[str, int]:
 def place(stack, product_id: int, quantity: int = 1) -> requests.Response:
     return requests.post(
         stack.url("/api/orders/"),
-        json={"items": [{"product": product_id, "quantity": quantity}]},
+        json={"items": [{"product": product_id, "quantity": quantity}], "shipping_address": ADDRESS},
         headers=stack.auth("alice"),
         timeout=10,
     )

@@ -16,7 +16,7 @@ import requests
 from contract_tests import services
 from contract_tests.conftest import require_services
 from contract_tests.stack import SERVER, free_port, live_stack
-from tests.helpers import wait_for
+from tests.helpers import ADDRESS, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def faults():
 def order(stack, product_id: int, user: str = "alice") -> requests.Response:
     return requests.post(
         stack.url("/api/orders/"),
-        json={"items": [{"product": product_id, "quantity": 1}]},
+        json={"items": [{"product": product_id, "quantity": 1}], "shipping_address": ADDRESS},
         headers=stack.auth(user),
         timeout=30,
     )

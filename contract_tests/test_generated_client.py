@@ -100,16 +100,26 @@ def test_a_whole_scenario_through_the_generated_client(shop_client, stack):
     assert too_much.errors[0].field == "items[0].quantity"
     line = too_much.errors[0]
     assert (line.product, line.requested, line.available) == (kettle.id, 4, 3)
+    # a saved address, and an order placed with it: the order keeps a copy
+    home = models.AddressInput(
+        name="Carol", line1="1 Main Street", city="Dublin", postal_code="D02 X285", country=models.Country.IE
+    )
+    saved = api("api.addresses.create_address").sync(
+        client=carol, body=models.SavedAddressCreate(address=home)
+    )
+    assert saved.is_default and saved.address.city == "Dublin"
     order = create_order.sync(
         client=carol,
         body=models.OrderCreate(
             items=[
                 models.OrderLineInput(product=kettle.id, quantity=2),
                 models.OrderLineInput(product=lamp.id, quantity=1),
-            ]
+            ],
+            shipping_address=models.SavedAddressRef(saved_address=saved.id),
         ),
     )
     assert isinstance(order, models.Order) and order.total_price == "105.50"
+    assert (order.shipping_address.country, order.billing_address) == ("IE", None)
     assert order.status == models.OrderStatus.PENDING
 
     # read it, then cancel it: the stock comes back
@@ -142,6 +152,12 @@ def test_a_whole_scenario_through_the_generated_client(shop_client, stack):
     second = create_order.sync(
         client=carol, body=models.OrderCreate(items=[models.OrderLineInput(product=lamp.id, quantity=1)])
     )
+    assert second.shipping_address is None  # it cannot ship until staff give it one
+    readdressed = api("api.orders.change_order_shipping_address").sync(
+        client=admin, id=second.id, body=home, if_match="*"
+    )
+    assert readdressed.shipping_address.city == "Dublin"
+    assert readdressed.shipping_address_history[0].previous is None
     change = api("api.orders.change_order_status")
     for status in (models.OrderStatus.PROCESSING, models.OrderStatus.SHIPPED):
         moved = change.sync(client=admin, id=second.id, body=models.OrderStatusChange(status=status))
@@ -188,6 +204,9 @@ def test_a_client_generated_today_reads_what_a_minor_version_may_add(shop_client
             "created_at": CREATED,
             "updated_at": CREATED,
             "items": [],
+            "shipping_address": None,
+            "billing_address": None,
+            "shipping_address_history": [],
             "report_url": None,
             "status_history": [
                 {"from_status": None, "to_status": "pending", "changed_by": 3, "changed_at": CREATED},

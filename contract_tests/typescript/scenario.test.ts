@@ -77,18 +77,24 @@ test("a whole scenario through the TypeScript client", async () => {
     ["items[0].quantity", kettleId, 4, 3],
   );
 
-  // place an order
+  // save an address, then place an order with it: the order keeps a copy
+  const home = { name: "Dana", line1: "5 Rue de la Paix", city: "Paris", postal_code: "75002", country: "FR" } as const;
+  const saved = await dana.POST("/api/addresses/", { body: { address: home } });
+  assert.equal(saved.response.status, 201);
+  assert.ok(saved.data?.is_default);
   const placed = await dana.POST("/api/orders/", {
     body: {
       items: [
         { product: kettleId, quantity: 2 },
         { product: lampId, quantity: 1 },
       ],
+      shipping_address: { saved_address: saved.data.id },
     },
   });
   assert.equal(placed.response.status, 201);
   const order: Order | undefined = placed.data;
   assert.ok(order);
+  assert.equal(order.shipping_address?.city, "Paris");
   assert.equal(order.total_price, "105.50");
   assert.equal(order.status, "pending");
 
@@ -122,8 +128,11 @@ test("a whole scenario through the TypeScript client", async () => {
   assert.equal(kettleNow.data?.stock, 3);
 
   // as staff, ship another order
-  const second = await dana.POST("/api/orders/", { body: { items: [{ product: lampId, quantity: 1 }] } });
+  const second = await dana.POST("/api/orders/", {
+    body: { items: [{ product: lampId, quantity: 1 }], shipping_address: { ...home, line2: "3e étage" } },
+  });
   assert.ok(second.data);
+  assert.equal(second.data.shipping_address?.line2, "3e étage");
   const secondId = second.data.id;
   let moved: Order | undefined;
   for (const status of ["processing", "shipped"] as const) {
@@ -176,8 +185,11 @@ test("a value a later 2.x version may add still type-checks, and a known one nar
     created_at: "2026-11-28T10:00:00Z",
     updated_at: "2026-11-28T10:00:00Z",
     items: [],
+    shipping_address: null,
+    billing_address: null,
     report_url: null,
     status_history: [],
+    shipping_address_history: [],
   };
   const known: components["schemas"]["OrderStatus"][] = ["pending", "processing", "shipped", "delivered", "cancelled"];
   const isKnown = (status: string): status is components["schemas"]["OrderStatus"] =>

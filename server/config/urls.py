@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/docs/", api_views.SwaggerUIView.as_view(), name="swagger-ui"),
     path("api/redoc/", api_views.RedocView.as_view(), name="redoc"),
     path("api/auth/", include("shop.accounts.urls")),
+    path("api/addresses/", include("shop.addresses.urls")),
     path("api/products/", include("shop.catalog.urls")),
     path("api/", include("shop.orders.urls")),
     path("api/", include("shop.invoices.urls")),

@@ -13,7 +13,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from shop.accounts.recent_tokens import recent_tokens
 from shop.api.throttling import failover_cache
-from tests.helpers import PartnerStub
+from tests.helpers import ADDRESS, PartnerStub
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -132,8 +132,9 @@ def place(db):
     """Places an order through the service (not the API), for tests about what happens next."""
     from shop.orders.services import place_order
 
-    def make(user, *lines):
-        order, _ = place_order(user=user, items=[{"product": p.pk, "quantity": q} for p, q in lines])
+    def make(user, *lines, shipping_address=ADDRESS):
+        items = [{"product": p.pk, "quantity": q} for p, q in lines]
+        order, _ = place_order(user=user, items=items, shipping_address=shipping_address)
         return order
 
     return make

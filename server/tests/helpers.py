@@ -110,10 +110,25 @@ def race(workers: list[Callable[[], object]]) -> list[object]:
     return results
 
 
-def post_order(client, *lines, **headers):
-    """POST /api/orders/ with (product, quantity) lines."""
-    items = [{"product": product.pk, "quantity": quantity} for product, quantity in lines]
-    return client.post("/api/orders/", {"items": items}, **headers)
+# An address as `AddressInput` takes it (every field: the copy an order keeps is compared with it).
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "line2": "",
+    "city": "London",
+    "region": "",
+    "postal_code": "SW1Y 4JH",
+    "country": "GB",
+    "phone": "+44 20 7946 0000",
+}
+
+
+def post_order(client, *lines, shipping_address=ADDRESS, **headers):
+    """POST /api/orders/ with (product, quantity) lines, shipping to ADDRESS (None: no address)."""
+    body = {"items": [{"product": product.pk, "quantity": quantity} for product, quantity in lines]}
+    if shipping_address is not None:
+        body["shipping_address"] = shipping_address
+    return client.post("/api/orders/", body, **headers)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ SHOP = Path(__file__).resolve().parents[1] / "shop"
 FLOORS = [
     {"core"},  # errors and codes, the versioned cache, Memcached, ETags, the log format
     {"outbox"},  # the generic outbox: entries, claims, runs, sweeper, requeue
-    {"accounts", "catalog"},
+    {"accounts", "addresses", "catalog"},
     {"orders"},
     {"invoices", "notifications", "shipping"},  # each registers its outbox kind
     {"api"},  # the HTTP edge: contract middleware, problems, pagination, health, metrics

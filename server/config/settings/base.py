@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "shop.outbox",
     "shop.api",
     "shop.accounts",
+    "shop.addresses",
     "shop.catalog",
     "shop.orders",
     "shop.invoices",

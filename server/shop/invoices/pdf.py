@@ -14,7 +14,8 @@ from shop.orders.models import Order
 
 
 def render_invoice(order: Order) -> bytes:
-    """Returns the PDF: the seller (shop name and address), order number and date, customer, lines
+    """Returns the PDF: the seller (shop name and address), order number and date, customer, the
+    billing address (the shipping address when none was given) and the shipping address, lines
     and total in the order's currency. No status: an invoice shows what was bought, and stays true.
 
     Paragraphs are reportlab markup: every string a user or staff member chose is escaped, so
@@ -63,9 +64,33 @@ def render_invoice(order: Order) -> bytes:
         Paragraph(
             f"Customer: {escape(customer.username)} &lt;{escape(customer.email)}&gt;", styles["Normal"]
         ),
+        *_addresses(order, styles),
         Paragraph(f"All amounts in {escape(currency)}.", styles["Normal"]),
         Spacer(1, 8 * mm),
         table,
     ]
     document.build(story)
     return buffer.getvalue()
+
+
+def _addresses(order: Order, styles) -> list:
+    """ "Bill to" and "Ship to" side by side, each line escaped; nothing for an order without any."""
+    billing = order.billing_address or order.shipping_address
+    blocks = [
+        (title, address)
+        for title, address in (("Bill to", billing), ("Ship to", order.shipping_address))
+        if address
+    ]
+    if not blocks:
+        return []
+    cells = [
+        Paragraph(
+            f"<b>{title}</b><br/>" + "<br/>".join(escape(line) for line in address.lines()), styles["Normal"]
+        )
+        for title, address in blocks
+    ]
+    return [
+        Spacer(1, 4 * mm),
+        Table([cells], colWidths=[82 * mm] * len(cells), hAlign="LEFT"),
+        Spacer(1, 4 * mm),
+    ]

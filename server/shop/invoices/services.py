@@ -40,7 +40,12 @@ def generate_invoice(entry: Entry) -> Outcome:
     Safe to run again: the file has a stable name and is replaced atomically. Any error is a
     failed attempt (the outbox retries it, then gives up; the confirmation e-mail that waits for
     the invoice then goes out without the attachment)."""
-    order = Order.objects.select_related("user").prefetch_related("items").filter(pk=entry.object_id).first()
+    order = (
+        Order.objects.select_related("user", "shipping_address", "billing_address")
+        .prefetch_related("items")
+        .filter(pk=entry.object_id)
+        .first()
+    )
     if order is None:
         return Outcome(EntryStatus.SKIPPED, "the order no longer exists")
     path = invoice_path(order.pk)

@@ -15,6 +15,12 @@ from shop.outbox.models import Entry, EntryStatus
 logger = logging.getLogger(__name__)
 
 
+def _ships_to(order: Order) -> str:
+    if order.shipping_address is None:
+        return "\nYour order has no shipping address yet: we will ask you for one before it ships.\n"
+    return "\nIt will ship to:\n\n" + "".join(f"    {line}\n" for line in order.shipping_address.lines())
+
+
 def _confirmation(order: Order, invoice: Path | None) -> EmailMessage:
     about_invoice = (
         "The invoice is attached."
@@ -27,6 +33,7 @@ def _confirmation(order: Order, invoice: Path | None) -> EmailMessage:
         body=(
             f"Hello {order.user.username},\n\nthank you for your order #{order.pk} of "
             f"{order.total_price} {order.currency} at {settings.SHOP_NAME}. {about_invoice}\n"
+            f"{_ships_to(order)}"
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[order.user.email],
@@ -42,7 +49,9 @@ def send_order_confirmation(entry: Entry) -> Outcome:
     first (skipped). The order is read after the attempt was claimed, so a cancel that committed
     before it wins. A crash between the send and the commit that records it may send the e-mail
     twice (SMTP offers no idempotency key); a mail server's error is a failed attempt."""
-    order = Order.objects.select_related("user", "invoice").filter(pk=entry.object_id).first()
+    order = (
+        Order.objects.select_related("user", "invoice", "shipping_address").filter(pk=entry.object_id).first()
+    )
     if order is None:
         return Outcome(EntryStatus.SKIPPED, "the order no longer exists")
     if order.status == OrderStatus.CANCELLED:

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Order, OrderItem, OrderStatusChange
+from .models import Order, OrderItem, OrderStatusChange, ShippingAddressChange
 
 
 class OrderItemInline(admin.TabularInline):
@@ -23,6 +23,16 @@ class OrderStatusChangeInline(admin.TabularInline):
         return False
 
 
+class ShippingAddressChangeInline(admin.TabularInline):
+    model = ShippingAddressChange
+    extra = 0
+    can_delete = False
+    readonly_fields = ["previous", "address", "changed_by", "changed_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     """Read-only: statuses move through the API, where the transition table and stock rules apply."""
@@ -30,8 +40,16 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = ["id", "user", "status", "total_price", "created_at"]
     list_filter = ["status"]
     search_fields = ["user__username", "id"]
-    readonly_fields = ["user", "status", "total_price", "created_at", "updated_at"]
-    inlines = [OrderItemInline, OrderStatusChangeInline]
+    readonly_fields = [
+        "user",
+        "status",
+        "total_price",
+        "shipping_address",
+        "billing_address",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [OrderItemInline, OrderStatusChangeInline, ShippingAddressChangeInline]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -8,3 +8,5 @@ class OrderErrorCode(StrEnum):
     INVALID_STATUS_TRANSITION = "invalid_status_transition"
     STATUS_CHANGE_FORBIDDEN = "status_change_forbidden"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    SHIPPING_ADDRESS_MISSING = "shipping_address_missing"
+    SHIPPING_ADDRESS_LOCKED = "shipping_address_locked"

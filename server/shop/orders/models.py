@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from shop.addresses.models import AddressFields
+
 
 class OrderStatus(models.TextChoices):
     PENDING = "pending"
@@ -9,6 +11,15 @@ class OrderStatus(models.TextChoices):
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+
+
+class OrderAddress(AddressFields):
+    """An order's own copy of an address: written when the order is placed (or its shipping
+    address changed by staff) and never changed after, so editing a saved address changes no
+    placed order, and the history keeps every address an order had."""
+
+    def __str__(self) -> str:
+        return ", ".join(self.lines())
 
 
 class Order(models.Model):
@@ -20,6 +31,12 @@ class Order(models.Model):
     status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     total_price = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, help_text="ISO 4217 code of the amounts, as placed.")
+    shipping_address = models.OneToOneField(
+        OrderAddress, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    billing_address = models.OneToOneField(
+        OrderAddress, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -88,6 +105,25 @@ class OrderStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} -> {self.to_status}"
+
+
+class ShippingAddressChange(models.Model):
+    """A change of an order's shipping address by staff: the copy before (null: it had none) and
+    the copy after, both kept."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipping_address_changes")
+    previous = models.ForeignKey(OrderAddress, on_delete=models.PROTECT, null=True, related_name="+")
+    address = models.ForeignKey(OrderAddress, on_delete=models.PROTECT, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"shipping address of order {self.order_id} changed"
 
 
 class IdempotencyKey(models.Model):

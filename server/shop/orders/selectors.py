@@ -7,14 +7,20 @@ from shop.accounts.models import User
 from shop.core.error_codes import ApiErrorCode
 from shop.core.errors import NotFound
 
-from .models import Order, OrderItem, OrderStatusChange
+from .models import Order, OrderItem, OrderStatusChange, ShippingAddressChange
 from .permissions import can_view_order
 
 
 def _with_details(queryset: QuerySet[Order]) -> QuerySet[Order]:
-    return queryset.select_related("invoice").prefetch_related(
+    return queryset.select_related("invoice", "shipping_address", "billing_address").prefetch_related(
         Prefetch("items", queryset=OrderItem.objects.order_by("id")),
         Prefetch("status_changes", queryset=OrderStatusChange.objects.order_by("changed_at", "id")),
+        Prefetch(
+            "shipping_address_changes",
+            queryset=ShippingAddressChange.objects.select_related("previous", "address").order_by(
+                "changed_at", "id"
+            ),
+        ),
     )
 
 

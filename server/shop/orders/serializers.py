@@ -1,6 +1,7 @@
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
+from shop.addresses.serializers import AddressChoiceField, AddressOutputSerializer
 from shop.core.etags import representation_tag
 
 from .models import Order, OrderStatus
@@ -14,6 +15,8 @@ class OrderLineInputSerializer(serializers.Serializer):
 
 class OrderCreateInputSerializer(serializers.Serializer):
     items = OrderLineInputSerializer(many=True, allow_empty=False, max_length=MAX_LINES_PER_ORDER)
+    shipping_address = AddressChoiceField(required=False)
+    billing_address = AddressChoiceField(required=False)
 
 
 class OrderStatusInputSerializer(serializers.Serializer):
@@ -35,12 +38,24 @@ class StatusChangeOutputSerializer(serializers.Serializer):
     changed_at = serializers.DateTimeField()
 
 
+class ShippingAddressChangeOutputSerializer(serializers.Serializer):
+    previous = AddressOutputSerializer(allow_null=True)
+    shipping_address = AddressOutputSerializer(source="address")
+    changed_by = serializers.IntegerField(source="changed_by_id", allow_null=True)
+    changed_at = serializers.DateTimeField()
+
+
 class OrderOutputSerializer(serializers.ModelSerializer):
     user = serializers.IntegerField(source="user_id")
     total_price = serializers.DecimalField(max_digits=12, decimal_places=2)
     items = OrderItemOutputSerializer(many=True)
     report_url = serializers.SerializerMethodField()
     status_history = StatusChangeOutputSerializer(source="status_changes", many=True)
+    shipping_address = AddressOutputSerializer(allow_null=True)
+    billing_address = AddressOutputSerializer(allow_null=True)
+    shipping_address_history = ShippingAddressChangeOutputSerializer(
+        source="shipping_address_changes", many=True
+    )
 
     class Meta:
         model = Order
@@ -53,8 +68,11 @@ class OrderOutputSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "items",
+            "shipping_address",
+            "billing_address",
             "report_url",
             "status_history",
+            "shipping_address_history",
         ]
 
     def get_report_url(self, order: Order) -> str | None:

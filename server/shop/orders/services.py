@@ -12,14 +12,23 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from shop.accounts.models import User
+from shop.addresses.services import address_copy
 from shop.catalog.models import Product
 from shop.catalog.signals import stock_changed
-from shop.core.errors import DomainError, FieldCode, FieldError, InvalidInput, Unprocessable
+from shop.core.errors import Conflict, DomainError, FieldCode, FieldError, InvalidInput, Unprocessable
 from shop.outbox.publish import owe, publish_on_commit
 
 from .error_codes import OrderErrorCode
 from .lock_objects import order_for_update, products_for_update
-from .models import IdempotencyKey, Order, OrderItem, OrderStatus, OrderStatusChange
+from .models import (
+    IdempotencyKey,
+    Order,
+    OrderAddress,
+    OrderItem,
+    OrderStatus,
+    OrderStatusChange,
+    ShippingAddressChange,
+)
 from .permissions import can_view_order
 from .selectors import order_detail, order_not_found, with_details_written
 from .signals import while_creating
@@ -50,9 +59,15 @@ def merge_lines(items: list[dict[str, int]]) -> list[OrderLine]:
     return list(merged.values())
 
 
-def _request_hash(lines: list[OrderLine]) -> str:
-    canonical = json.dumps(sorted((line.product_id, line.quantity) for line in lines))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+def _request_hash(lines: list[OrderLine], addresses: dict[str, dict | None]) -> str:
+    """What a retry under the same Idempotency-Key must repeat: the merged lines, and each address
+    as sent (its fields, or the saved address's id). Without addresses, the lines alone, as keys
+    remembered before addresses existed were hashed."""
+    canonical: list = sorted((line.product_id, line.quantity) for line in lines)
+    given = {name: address for name, address in addresses.items() if address is not None}
+    if given:
+        canonical = [canonical, given]
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
 def _insufficient_stock(line: OrderLine, available: int) -> FieldError:
@@ -68,13 +83,19 @@ def _insufficient_stock(line: OrderLine, available: int) -> FieldError:
 
 @transaction.atomic
 def place_order(
-    *, user: User, items: list[dict[str, int]], idempotency_key: str | None = None
+    *,
+    user: User,
+    items: list[dict[str, int]],
+    idempotency_key: str | None = None,
+    shipping_address: dict | None = None,
+    billing_address: dict | None = None,
 ) -> tuple[Order, bool]:
     """Places an order atomically: locks the products in primary-key order, checks and decrements
-    stock under the lock, copies names and prices into the lines and computes the total.
+    stock under the lock, copies names and prices into the lines and computes the total. Each
+    address (written out, or `{"saved_address": id}` of the user's) is copied into the order.
 
     Returns (order, created). With an `idempotency_key` already used by this user for the same
-    items, returns the original order and created=False; for other items, raises 422.
+    items and addresses, returns the original order and created=False; otherwise, raises 422.
     """
     lines = merge_lines(items)
     too_many = [line for line in lines if line.quantity > MAX_QUANTITY_PER_LINE]
@@ -90,9 +111,12 @@ def place_order(
 
     key_record = None
     if idempotency_key:
-        key_record, replay = _claim_idempotency_key(user, idempotency_key, _request_hash(lines))
+        addresses = {"shipping_address": shipping_address, "billing_address": billing_address}
+        key_record, replay = _claim_idempotency_key(user, idempotency_key, _request_hash(lines, addresses))
         if replay is not None:
             return order_detail(replay.pk), False
+    shipping = address_copy(user=user, given=shipping_address, field="shipping_address")
+    billing = address_copy(user=user, given=billing_address, field="billing_address")
 
     products = {product.pk: product for product in products_for_update(line.product_id for line in lines)}
     unknown = [
@@ -125,8 +149,19 @@ def place_order(
     stock_changed.send(sender=__name__, product_ids=list(products))
 
     with while_creating():  # nothing of a new order is cached: no invalidation to send
+        copies = {
+            name: OrderAddress(**fields)
+            for name, fields in (("shipping_address", shipping), ("billing_address", billing))
+            if fields is not None
+        }
+        if copies:
+            OrderAddress.objects.bulk_create(copies.values())  # one statement for both
         order = Order.objects.create(
-            user=user, status=OrderStatus.PENDING, total_price=total, currency=settings.SHOP_CURRENCY
+            user=user,
+            status=OrderStatus.PENDING,
+            total_price=total,
+            currency=settings.SHOP_CURRENCY,
+            **copies,
         )
         items = OrderItem.objects.bulk_create(
             [
@@ -148,7 +183,7 @@ def place_order(
             key_record.save(update_fields=["order"])
         invoice = owe(OrderWork.INVOICE, order.pk)
         publish_on_commit(invoice, owe(OrderWork.ORDER_CONFIRMATION, order.pk, after=invoice))
-    with_details_written(order, items=items, status_changes=[created])
+    with_details_written(order, items=items, status_changes=[created], shipping_address_changes=[])
     return order, True
 
 
@@ -214,6 +249,12 @@ def change_order_status(
     if precondition is not None:
         precondition(order)
     check_transition(order.status, status, is_staff=actor.is_staff)
+    if status == OrderStatus.SHIPPED and order.shipping_address_id is None:
+        raise Conflict(
+            "This order has no shipping address: give it one (PUT /api/orders/{id}/shipping-address/), "
+            "then ship it.",
+            code=OrderErrorCode.SHIPPING_ADDRESS_MISSING,
+        )
 
     if status == OrderStatus.CANCELLED:
         _restock(order)
@@ -233,3 +274,40 @@ def _restock(order: Order) -> None:
         product.stock += quantities[product.pk]
     Product.objects.bulk_update(products, ["stock"])
     stock_changed.send(sender=__name__, product_ids=list(quantities))
+
+
+ADDRESS_CHANGE_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.PROCESSING})
+
+
+@transaction.atomic
+def change_shipping_address(
+    *,
+    order_id: int,
+    actor: User,
+    address: dict[str, str],
+    precondition: Callable[[Order], None] | None = None,
+) -> Order:
+    """Gives the order (locked) a new copy of a shipping address while it is pending or processing,
+    and records the change with the copy it replaces. The same address again changes nothing (a
+    retried request). `precondition(order)` runs under the lock (the `If-Match` check). Returns
+    the order as its representation needs it, read inside the transaction."""
+    order = order_for_update(order_id).select_related("shipping_address").first()
+    if order is None:
+        raise order_not_found()
+    current = order.shipping_address
+    if current is not None and current.as_dict() == address:
+        return order_detail(order.pk)
+    if precondition is not None:
+        precondition(order)
+    if order.status not in ADDRESS_CHANGE_STATUSES:
+        raise Conflict(
+            f"The order is {order.status}: its shipping address can change only while it is pending "
+            "or processing.",
+            code=OrderErrorCode.SHIPPING_ADDRESS_LOCKED,
+            current_status=order.status,
+        )
+    new = OrderAddress.objects.create(**address)
+    order.shipping_address = new
+    order.save(update_fields=["shipping_address", "updated_at"])
+    ShippingAddressChange.objects.create(order=order, previous=current, address=new, changed_by=actor)
+    return order_detail(order.pk)

@@ -16,7 +16,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from .cache import invalidate_order_detail
-from .models import Order, OrderItem, OrderStatusChange
+from .models import Order, OrderItem, OrderStatusChange, ShippingAddressChange
 
 _creating: ContextVar[bool] = ContextVar("creating_an_order", default=False)
 
@@ -45,5 +45,6 @@ def _order_changed(instance: Order, **kwargs) -> None:
 @receiver(post_save, sender=OrderItem, dispatch_uid="orders_item_saved")
 @receiver(post_delete, sender=OrderItem, dispatch_uid="orders_item_deleted")
 @receiver(post_save, sender=OrderStatusChange, dispatch_uid="orders_status_change_saved")
+@receiver(post_save, sender=ShippingAddressChange, dispatch_uid="orders_address_change_saved")
 def _part_of_order_changed(instance, **kwargs) -> None:
     _invalidate_after_commit(instance.order_id)

@@ -5,6 +5,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
+from shop.addresses.serializers import AddressInputSerializer
 from shop.api.cached_responses import cached_read
 from shop.api.pagination import CappedCountPagination
 from shop.api.preconditions import if_match_precondition, json_with_etag
@@ -20,7 +21,7 @@ from .serializers import (
     OrderStatusInputSerializer,
     order_representation,
 )
-from .services import change_order_status, place_order
+from .services import change_order_status, change_shipping_address, place_order
 
 
 class _OrderListView(GenericAPIView):
@@ -48,6 +49,8 @@ class OrderListView(_OrderListView):
             user=request.user,
             items=serializer.validated_data["items"],
             idempotency_key=request.headers.get("Idempotency-Key"),
+            shipping_address=serializer.validated_data.get("shipping_address"),
+            billing_address=serializer.validated_data.get("billing_address"),
         )
         headers = {"Location": f"/api/orders/{order.pk}/"}
         if not created:
@@ -89,6 +92,21 @@ class OrderDetailView(GenericAPIView):
             actor=request.user,
             status=serializer.validated_data["status"],
             precondition=if_match_precondition(request, _current_etag, required=False, what="order"),
+        )
+        return json_with_etag(*order_representation(order))  # no query: read before the commit
+
+
+class OrderShippingAddressView(GenericAPIView):
+    permission_classes = [IsAdminUser]
+
+    def put(self, request, pk: int):
+        serializer = AddressInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        order = change_shipping_address(
+            order_id=pk,
+            actor=request.user,
+            address=dict(serializer.validated_data),
+            precondition=if_match_precondition(request, _current_etag, required=True, what="order"),
         )
         return json_with_etag(*order_representation(order))  # no query: read before the commit
 

@@ -30,6 +30,7 @@ def shipment_payload(order: Order) -> dict[str, Any]:
             }
             for item in order.items.all()
         ],
+        "shipping_address": order.shipping_address.as_dict() if order.shipping_address else None,
         "total_price": str(order.total_price),
         "currency": order.currency,
         "status": order.status,
@@ -51,7 +52,12 @@ def notify_partner(entry: Entry) -> Outcome:
     lease) calls again with the same `Idempotency-Key`, which the partner uses to tell a repeat
     from a new notice: delivery is at least once, never unrecorded. A 2xx is done, another 4xx
     is refused for good, anything else (network, timeout, 5xx, 429) is tried again."""
-    order = Order.objects.select_related("user").prefetch_related("items").filter(pk=entry.object_id).first()
+    order = (
+        Order.objects.select_related("user", "shipping_address")
+        .prefetch_related("items")
+        .filter(pk=entry.object_id)
+        .first()
+    )
     if order is None:
         return Outcome(EntryStatus.SKIPPED, "the order no longer exists")
     attempt = ShippingAttempt.objects.filter(order_id=order.pk).latest("id")  # this claim's intent

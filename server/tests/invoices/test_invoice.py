@@ -7,8 +7,9 @@ from pypdf import PdfReader
 
 from shop.invoices.models import Invoice
 from shop.invoices.services import invoice_path
+from shop.orders.services import place_order
 from shop.outbox.models import Entry
-from tests.helpers import assert_problem, do_work, work
+from tests.helpers import ADDRESS, assert_problem, do_work, work
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +49,34 @@ def test_it_writes_the_invoice_with_every_detail(alices_order, settings):
     ):
         assert expected in text, expected
     assert "pending" not in text and "Status" not in text  # what was bought, not a live status
+
+
+def test_it_is_addressed_to_the_billing_address_and_names_where_it_ships(place, alice, make_product):
+    billing = {**ADDRESS, "name": "Lovelace Ltd", "line1": "1 <b>Bold</b> Road", "country": "FR"}
+    order, _ = place_order(
+        user=alice,
+        items=[{"product": make_product("Lamp", stock=3).pk, "quantity": 1}],
+        shipping_address=ADDRESS,
+        billing_address=billing,
+    )
+    do_work(order, "invoice")
+    text = pdf_text(invoice_path(order.pk).read_bytes())
+    for expected in ("Bill to", "Lovelace Ltd", "1 <b>Bold</b> Road", "France", "Ship to", "Ada Lovelace"):
+        assert expected in text, expected
+    assert "SW1Y 4JH London" in text and "United Kingdom" in text
+
+
+def test_without_a_billing_address_it_is_billed_to_the_shipping_address(alices_order):
+    do_work(alices_order, "invoice")
+    text = pdf_text(invoice_path(alices_order.pk).read_bytes())
+    assert text.count("Ada Lovelace") == 2 and "Bill to" in text and "Ship to" in text
+
+
+def test_an_order_without_addresses_has_an_invoice_without_them(place, alice, make_product):
+    order = place(alice, (make_product("Lamp", stock=3), 1), shipping_address=None)
+    do_work(order, "invoice")
+    text = pdf_text(invoice_path(order.pk).read_bytes())
+    assert "Lamp" in text and "Ship to" not in text and "Bill to" not in text
 
 
 def test_it_shows_the_currency_the_order_was_placed_in(alices_order, settings):

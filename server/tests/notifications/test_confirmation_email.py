@@ -33,9 +33,21 @@ def test_it_sends_once_with_the_invoice_attached(alices_order, settings):
     ((name, content, mimetype),) = message.attachments
     assert (name, mimetype) == (f"invoice-order-{alices_order.pk}.pdf", "application/pdf")
     assert content.startswith(b"%PDF")
+    assert (
+        "It will ship to:\n\n    Ada Lovelace\n    12 St James's Square\n    SW1Y 4JH London\n"
+        in message.body
+    )
+    assert "United Kingdom" in message.body
     email = work(alices_order, "order_confirmation")
     assert (email.status, email.attempts) == ("done", 1)
     assert email.settled_at is not None
+
+
+def test_without_a_shipping_address_it_says_one_is_needed(place, alice, make_product):
+    order = place(alice, (make_product("Mug", stock=5), 1), shipping_address=None)
+    do_work(order, "invoice")
+    do_work(order, "order_confirmation")
+    assert "no shipping address yet" in mail.outbox[0].body
 
 
 def test_it_waits_for_the_invoice(alices_order):

@@ -83,9 +83,9 @@ def test_the_check_costs_queries_only_when_asked_for(client_for, staff, place, a
     with CaptureQueriesContext(connection) as with_tag:
         assert change(client, checked, "processing", HTTP_IF_MATCH=tag).status_code == 200
     with_tag = in_transaction(with_tag.captured_queries)
-    # the check renders the locked order once, under its lock: the order with its invoice, its
-    # lines, its history
-    assert len(with_tag) - len(without) == 3, "\n".join(with_tag)
+    # the check renders the locked order once, under its lock: the order with its invoice and
+    # addresses, its lines, its status history, its address history
+    assert len(with_tag) - len(without) == 4, "\n".join(with_tag)
 
 
 def in_transaction(queries) -> list[str]:

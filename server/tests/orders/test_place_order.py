@@ -233,6 +233,7 @@ def test_an_order_is_one_transaction_and_one_publish_with_no_read_back(
         "SAVEPOINT",  # the transaction (a savepoint inside the test's own)
         "SELECT catalog_product FOR UPDATE",
         "UPDATE catalog_product",
+        "INSERT orders_orderaddress",  # the copy of its shipping address (and billing, in one)
         "INSERT orders_order",
         "INSERT orders_orderitem",
         "INSERT orders_orderstatuschange",

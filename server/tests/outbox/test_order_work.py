@@ -15,7 +15,7 @@ from shop.orders.services import place_order
 from shop.outbox.models import Entry
 from shop.outbox.publish import publish
 from shop.outbox.sweeper import resume_pending_work
-from tests.helpers import statement, work
+from tests.helpers import ADDRESS, statement, work
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def mug(make_product):
 
 def test_a_rolled_back_order_enqueues_nothing(alice, mug, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError), transaction.atomic():
-        place_order(user=alice, items=[{"product": mug.pk, "quantity": 1}])
+        place_order(user=alice, items=[{"product": mug.pk, "quantity": 1}], shipping_address=ADDRESS)
         raise RuntimeError("something later in the transaction failed")
     assert callbacks == []
     assert not Entry.objects.exists()
@@ -128,7 +128,9 @@ def test_each_run_costs_its_statements_and_no_more(alice, staff, mug, partner, m
 
     monkeypatch.setattr("shop.outbox.publish.publish", lambda *args, **kwargs: True)  # run by hand below
     with transaction.atomic():
-        order, _ = place_order(user=alice, items=[{"product": mug.pk, "quantity": 1}])
+        order, _ = place_order(
+            user=alice, items=[{"product": mug.pk, "quantity": 1}], shipping_address=ADDRESS
+        )
     claim = ["BEGIN", "SELECT outbox_entry FOR UPDATE", "UPDATE outbox_entry", "COMMIT"]
     expected = {
         "invoice": [

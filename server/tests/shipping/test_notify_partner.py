@@ -11,7 +11,7 @@ from shop.orders.services import change_order_status
 from shop.outbox.runner import backoff
 from shop.outbox.tasks import run_entry_task
 from shop.shipping.models import ShippingAttempt
-from tests.helpers import PartnerStub, work
+from tests.helpers import ADDRESS, PartnerStub, work
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +55,7 @@ def test_it_posts_the_order_with_an_idempotency_key(partner, shipped_order, alic
                 "price_at_purchase": "150.00",
             }
         ],
+        "shipping_address": ADDRESS,
         "total_price": "150.00",
         "currency": "EUR",
         "status": "shipped",

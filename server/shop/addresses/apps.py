@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class AddressesConfig(AppConfig):
+    name = "shop.addresses"

@@ -1,0 +1,5 @@
+from enum import StrEnum
+
+
+class AddressErrorCode(StrEnum):
+    ADDRESS_LIMIT_REACHED = "address_limit_reached"
