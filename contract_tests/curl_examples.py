@@ -34,6 +34,8 @@ WORKFLOW = [
     "healthz",
     "readyz",
     "register",
+    "verifyEmail",
+    "resendEmailVerification",
     "login",
     "refreshToken",
     "me",
@@ -76,6 +78,7 @@ PREAMBLE = [
     '#   ADDRESS_ID      "id" of the createAddress answer',
     '#   ORDER_ID        "id" of the createOrder answer',
     '#   ORDER_ETAG      the "ETag" header of the last answer about that order',
+    "#   VERIFY_TOKEN    the token in the verification e-mail's link (sent at registration)",
     "#   RESET_UID, RESET_TOKEN  the uid and token in the password-reset e-mail's link",
     "ADMIN_TOKEN=$(curl -sS -X POST \"$BASE/api/auth/login/\" -H 'Content-Type: application/json' \\",
     '  -d \'{"username": "admin", "password": "demo-admin-pass"}\' \\',
@@ -142,6 +145,8 @@ def _body(spec: dict[str, Any], operation: dict[str, Any]) -> str | None:
         text = json.dumps({**example, "refresh": "$REFRESH"})
     if "uid" in example and "token" in example:
         text = json.dumps({**example, "uid": "$RESET_UID", "token": "$RESET_TOKEN"})
+    elif "token" in example:
+        text = json.dumps({**example, "token": "$VERIFY_TOKEN"})
     product_ids: list[int] = []
     for item in example.get("items", []):
         if item["product"] not in product_ids:
@@ -227,12 +232,14 @@ def _run_curl(command: str, env: dict[str, str], out: Path) -> tuple[int, bytes]
 
 
 RESET_LINK = re.compile(r"\(uid: ([A-Za-z0-9_-]+), token: ([A-Za-z0-9-]+)\)")
+VERIFY_LINK = re.compile(r"\(token: ([A-Za-z0-9_:-]+)\)")
 
 
 def wait_for_background_work(example: Example, env: dict[str, str], mail: Callable[[], str]) -> None:
     """What a reader waits for before two examples, as the work is done in the background
-    (bounded): the order's invoice before the report, the reset e-mail (its uid and token, as a
-    reader takes them from the link) before the confirmation."""
+    (bounded): the order's invoice before the report, the verification e-mail (its token) and the
+    reset e-mail (its uid and token, as a reader takes them from the link) before their
+    confirmations."""
     from tests.helpers import wait_for  # only under pytest: `make docs` needs none of this
 
     if example.operation_id == "getOrderReport":
@@ -244,6 +251,9 @@ def wait_for_background_work(example: Example, env: dict[str, str], mail: Callab
                 return json.load(response)["report_url"] is not None
 
         wait_for(invoiced, timeout=60, what="the order's invoice")
+    elif example.operation_id == "verifyEmail":
+        found = wait_for(lambda: VERIFY_LINK.findall(mail()), timeout=60, what="the verification e-mail")
+        env["VERIFY_TOKEN"] = found[-1]
     elif example.operation_id == "confirmPasswordReset":
         found = wait_for(lambda: RESET_LINK.findall(mail()), timeout=60, what="the password-reset e-mail")
         env["RESET_UID"], env["RESET_TOKEN"] = found[-1]

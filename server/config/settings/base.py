@@ -246,6 +246,9 @@ REST_FRAMEWORK = {
         "password_reset": env("THROTTLE_PASSWORD_RESET_RATE", default="5/min"),
         "password_reset_address": env("THROTTLE_PASSWORD_RESET_ADDRESS_RATE", default="3/hour"),
         "password_reset_confirm": env("THROTTLE_PASSWORD_RESET_CONFIRM_RATE", default="10/min"),
+        "email_verification": env("THROTTLE_EMAIL_VERIFICATION_RATE", default="5/min"),
+        "email_verification_address": env("THROTTLE_EMAIL_VERIFICATION_ADDRESS_RATE", default="3/hour"),
+        "email_verify": env("THROTTLE_EMAIL_VERIFY_RATE", default="10/min"),
         "order_create": env("THROTTLE_ORDER_CREATE_RATE", default="30/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
@@ -428,8 +431,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"queue": f"{CELERY_TASK_DEFAULT_QUEUE}-control", "expires": 3600},
     },
-    "purge-password-reset-requests": {
-        "task": "shop.accounts.tasks.purge_password_reset_requests",
+    "purge-email-requests": {
+        "task": "shop.accounts.tasks.purge_email_requests",
         "schedule": 3600.0,
         "options": {"queue": f"{CELERY_TASK_DEFAULT_QUEUE}-control", "expires": 3600},
     },
@@ -476,6 +479,18 @@ PASSWORD_RESET_LINK = env(
 )
 if "{uid}" not in PASSWORD_RESET_LINK or "{token}" not in PASSWORD_RESET_LINK:
     raise ImproperlyConfigured("PASSWORD_RESET_LINK must contain {uid} and {token}.")
+# E-mail verification: `optional` (default) sends a link at registration, `mandatory` also
+# refuses login until the address is confirmed, `none` sends nothing. A link's token is good this
+# many seconds; the link is the front-end's page that calls verifyEmail with `token`.
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+if ACCOUNT_EMAIL_VERIFICATION not in ("none", "optional", "mandatory"):
+    raise ImproperlyConfigured("ACCOUNT_EMAIL_VERIFICATION must be none, optional or mandatory.")
+EMAIL_VERIFICATION_TIMEOUT = env.int("EMAIL_VERIFICATION_TIMEOUT", default=3 * 24 * 3600)
+EMAIL_VERIFICATION_LINK = env(
+    "EMAIL_VERIFICATION_LINK", default="https://shop.example/verify-email?token={token}"
+)
+if "{token}" not in EMAIL_VERIFICATION_LINK:
+    raise ImproperlyConfigured("EMAIL_VERIFICATION_LINK must contain {token}.")
 EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)  # seconds per SMTP socket operation
 # The shipping partner's endpoint; `log:` only logs each notice (local runs). No default here:
 # production refuses to start without it, `local` logs, `test` points at a closed port.

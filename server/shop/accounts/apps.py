@@ -8,7 +8,17 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from shop.outbox.kinds import Kind, register
 
-        from . import signals  # noqa: F401 - connects the cache invalidation receivers
-        from .password_reset import KIND, send_password_reset
+        from . import (
+            email_verification,
+            password_reset,
+            signals,  # noqa: F401 - connects the cache invalidation receivers
+        )
 
-        register(Kind(KIND, run=send_password_reset, settings_prefix="EMAIL"))
+        register(Kind(password_reset.KIND, run=password_reset.send_password_reset, settings_prefix="EMAIL"))
+        register(
+            Kind(
+                email_verification.KIND,
+                run=email_verification.send_email_verification,
+                settings_prefix="EMAIL",
+            )
+        )

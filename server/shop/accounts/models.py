@@ -39,6 +39,8 @@ class User(AbstractUser):
     # `is_active`) also says whether its token was logged out; pruned of expired ids at each logout,
     # so it holds at most the logouts of one access token lifetime.
     logged_out_tokens = models.JSONField(default=dict, blank=True, editable=False)
+    # When the account confirmed its e-mail address (shop/accounts/email_verification.py).
+    email_verified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -50,17 +52,30 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.username
 
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
-class PasswordResetRequest(models.Model):
-    """Someone asked for a reset link for this address. Recorded (and its e-mail owed) whether or
-    not an account uses it: the request does the same work either way, and the worker looks the
-    account up (shop/accounts/password_reset.py)."""
+
+class EmailPurpose(models.TextChoices):
+    PASSWORD_RESET = "password_reset"
+    EMAIL_VERIFICATION = "email_verification"
+
+
+class EmailRequest(models.Model):
+    """An e-mail about an account was asked for at this address (a reset link, a verification
+    link). Recorded (and its e-mail owed) whether or not an account uses the address: the request
+    does the same work either way, and the worker looks the account up
+    (shop/accounts/password_reset.py, email_verification.py)."""
 
     email = models.EmailField(max_length=254)
+    purpose = models.CharField(
+        max_length=32, choices=EmailPurpose.choices, default=EmailPurpose.PASSWORD_RESET
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["created_at"], name="accounts_reset_created")]  # the purge
 
     def __str__(self) -> str:
-        return f"reset for {self.email}"
+        return f"{self.purpose} for {self.email}"

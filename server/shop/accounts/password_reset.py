@@ -3,22 +3,20 @@
 confirmation (a token good once, then every earlier session ended)."""
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from shop.core.errors import FieldCode, FieldError, InvalidInput
 from shop.outbox.kinds import Outcome
 from shop.outbox.models import Entry, EntryStatus
-from shop.outbox.publish import owe, publish_on_commit
 
-from .models import PasswordResetRequest, User
+from .email_requests import account_of_request, owe_email
+from .models import EmailPurpose, User
 from .services import set_password_ending_sessions
 
 logger = logging.getLogger(__name__)
@@ -31,20 +29,14 @@ NOT_VALID = "This reset link is not valid any more: ask for a new one."
 def request_password_reset(*, email: str) -> None:
     """Records the request and owes its e-mail: two inserts and one publish, whether or not an
     account uses the address (the worker looks it up), so the answer says nothing about it."""
-    reset = PasswordResetRequest.objects.create(email=email)
-    publish_on_commit(owe(KIND, reset.pk))
-
-
-def _account(email: str) -> User | None:
-    return User.objects.filter(email__iexact=email, is_active=True).first()
+    owe_email(KIND, email, EmailPurpose.PASSWORD_RESET)
 
 
 def send_password_reset(entry: Entry) -> Outcome:
     """The reset e-mail of request `entry.object_id`: skipped when no active account uses the
     address; otherwise a link with the account's uid and a token made now (valid
     PASSWORD_RESET_TIMEOUT seconds, once)."""
-    reset = PasswordResetRequest.objects.filter(pk=entry.object_id).first()
-    user = _account(reset.email) if reset is not None else None
+    user = account_of_request(entry)
     if user is None:
         return Outcome(EntryStatus.SKIPPED, "no active account uses this address")
     uid = urlsafe_base64_encode(force_bytes(user.pk))
@@ -84,9 +76,3 @@ def confirm_password_reset(*, uid: str, token: str, new_password: str) -> None:
         raise InvalidInput([FieldError.at("token", FieldCode.INVALID, NOT_VALID)])
     set_password_ending_sessions(user, new_password)
     logger.info("event=password_reset_done user_id=%s", user.pk)
-
-
-def purge_password_reset_requests() -> int:
-    """Requests older than a day are of no use (their tokens expired long ago); returns how many went."""
-    cutoff = timezone.now() - timedelta(days=1)
-    return PasswordResetRequest.objects.filter(created_at__lt=cutoff).delete()[0]

@@ -24,6 +24,7 @@ from shop.core.errors import (
     django_field_errors,
 )
 
+from .email_verification import owe_verification
 from .models import User
 
 # Checked by the service, not only the schema: nothing else guards a username created another way.
@@ -44,7 +45,8 @@ def _model_field_errors(user: User) -> list[FieldError]:
 
 @transaction.atomic
 def create_user(*, username: str, email: str, password: str) -> User:
-    """Creates a customer account; raises InvalidInput naming every offending field."""
+    """Creates a customer account (and owes its verification e-mail, unless the server sends
+    none); raises InvalidInput naming every offending field."""
     user = User(username=username, email=email)
     errors = _model_field_errors(user)
     if User.objects.filter(username__iexact=username).exists():
@@ -64,6 +66,7 @@ def create_user(*, username: str, email: str, password: str) -> User:
     except IntegrityError as exc:  # a concurrent registration won the race
         message = "A user with that username or email already exists."
         raise InvalidInput(_field_errors("username", [message], FieldCode.UNIQUE), detail=message) from exc
+    owe_verification(user.email)
     return user
 
 

@@ -9,9 +9,9 @@ def flush_expired_tokens_task() -> int:
     return flush_expired_tokens()
 
 
-@shared_task(name="shop.accounts.tasks.purge_password_reset_requests")
-def purge_password_reset_requests_task() -> int:
-    """Beat, hourly: forgets the password-reset requests older than a day."""
-    from .password_reset import purge_password_reset_requests
+@shared_task(name="shop.accounts.tasks.purge_email_requests")
+def purge_email_requests_task() -> int:
+    """Beat, hourly: forgets the requests for reset and verification e-mails older than a day."""
+    from .email_requests import purge_email_requests
 
-    return purge_password_reset_requests()
+    return purge_email_requests()

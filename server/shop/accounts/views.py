@@ -5,9 +5,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from shop.api.throttling import BodyFieldRateThrottle, ScopedRateThrottle
 
+from .email_verification import check_may_log_in, request_email_verification, verify_email
 from .password_reset import confirm_password_reset, request_password_reset
 from .services import change_password, create_user, logout_user, refresh_tokens, token_pair
 
@@ -16,6 +18,7 @@ class UserOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     email = serializers.EmailField()
+    email_verified = serializers.BooleanField()
     is_staff = serializers.BooleanField()
 
 
@@ -42,9 +45,17 @@ class RegisterView(PublicThrottledView):
         return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+class LoginSerializer(TokenObtainPairSerializer):
+    @classmethod
+    def get_token(cls, user):
+        check_may_log_in(user)  # after the password was checked, before any token exists
+        return super().get_token(user)
+
+
 class LoginView(jwt_views.TokenObtainPairView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+    serializer_class = LoginSerializer
 
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
@@ -122,6 +133,35 @@ class PasswordResetConfirmView(PublicThrottledView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         confirm_password_reset(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VerificationAddressThrottle(BodyFieldRateThrottle):
+    scope = "email_verification_address"
+    field = "email"
+
+
+class EmailVerificationResendView(PublicThrottledView):
+    throttle_scope = "email_verification"
+    throttle_classes = [ScopedRateThrottle, VerificationAddressThrottle]
+
+    def post(self, request):
+        serializer = PasswordResetView.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        request_email_verification(**serializer.validated_data)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class EmailVerifyView(PublicThrottledView):
+    throttle_scope = "email_verify"
+
+    class InputSerializer(serializers.Serializer):
+        token = serializers.CharField(max_length=300)
+
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        verify_email(**serializer.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

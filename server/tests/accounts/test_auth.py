@@ -57,6 +57,7 @@ def test_it_logs_in_and_reads_me(anon, alice):
         "id": alice.id,
         "username": "alice",
         "email": "alice@example.com",
+        "email_verified": False,
         "is_staff": False,
     }
 

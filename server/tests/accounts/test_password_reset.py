@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from shop.accounts.models import PasswordResetRequest
+from shop.accounts.models import EmailRequest
 from shop.outbox.models import Entry
 from tests.helpers import assert_problem, statement
 
@@ -140,7 +140,7 @@ def test_an_address_without_an_account_gets_the_same_answer_after_the_same_work(
         == statements[1]
         == [
             "SAVEPOINT",
-            "INSERT accounts_passwordresetrequest",
+            "INSERT accounts_emailrequest",
             "INSERT outbox_entry",
             "RELEASE",
         ]
@@ -157,7 +157,7 @@ def test_it_is_limited_per_address_and_per_client(anon, alice, django_capture_on
     assert statuses == [202, 202, 202, 429]
     assert ask(anon, "bob@example.com", django_capture_on_commit_callbacks).status_code == 202
     assert_problem(ask(anon, "carol@example.com", django_capture_on_commit_callbacks), 429, "throttled")
-    assert PasswordResetRequest.objects.count() == 4
+    assert EmailRequest.objects.count() == 4
 
 
 def test_beat_forgets_requests_older_than_a_day(anon, alice, django_capture_on_commit_callbacks):
@@ -165,10 +165,10 @@ def test_beat_forgets_requests_older_than_a_day(anon, alice, django_capture_on_c
 
     from django.utils import timezone
 
-    from shop.accounts.tasks import purge_password_reset_requests_task
+    from shop.accounts.tasks import purge_email_requests_task
 
     ask(anon, "alice@example.com", django_capture_on_commit_callbacks)
-    PasswordResetRequest.objects.update(created_at=timezone.now() - timedelta(days=2))
+    EmailRequest.objects.update(created_at=timezone.now() - timedelta(days=2))
     ask(anon, "alice@example.com", django_capture_on_commit_callbacks)
-    assert purge_password_reset_requests_task.apply().get() == 1
-    assert PasswordResetRequest.objects.count() == 1
+    assert purge_email_requests_task.apply().get() == 1
+    assert EmailRequest.objects.count() == 1

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from shop.accounts.error_codes import AccountErrorCode
 from shop.addresses.error_codes import AddressErrorCode
 from shop.api.middleware import ResponseContractViolation
 from shop.api.problems import problem_body
@@ -14,7 +15,7 @@ from shop.core.error_codes import ApiErrorCode
 from shop.orders.error_codes import OrderErrorCode
 from tests.helpers import assert_problem
 
-CODE_ENUMS = (ApiErrorCode, AddressErrorCode, OrderErrorCode)
+CODE_ENUMS = (AccountErrorCode, ApiErrorCode, AddressErrorCode, OrderErrorCode)
 
 
 def problem_code_schema() -> dict:

@@ -19,7 +19,13 @@ from tests.helpers import ADDRESS, statement, work
 
 pytestmark = pytest.mark.django_db
 
-NOTHING = {"invoice": 0, "order_confirmation": 0, "password_reset_email": 0, "shipping_notice": 0}
+NOTHING = {
+    "email_verification": 0,
+    "invoice": 0,
+    "order_confirmation": 0,
+    "password_reset_email": 0,
+    "shipping_notice": 0,
+}
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import os
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 
 class Command(BaseCommand):
@@ -21,5 +22,8 @@ class Command(BaseCommand):
         if users.filter(username=username).exists():
             self.stdout.write(f"Admin {username!r} already exists.")
             return
-        users.create_superuser(username=username, email=email, password=password)
+        # the operator chose the address: confirmed, so the admin logs in under `mandatory` too
+        users.create_superuser(
+            username=username, email=email, password=password, email_verified_at=timezone.now()
+        )
         self.stdout.write(f"Admin {username!r} created.")

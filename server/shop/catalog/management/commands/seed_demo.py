@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from shop.catalog.models import Category, Product
 
@@ -41,6 +42,7 @@ class Command(BaseCommand):
             user.email = f"{username}@example.com"
             user.is_staff = user.is_superuser = is_staff
             user.is_active = True
+            user.email_verified_at = user.email_verified_at or timezone.now()  # logs in under `mandatory`
             if not user.check_password(password):  # a demo password changed by hand, or a new user
                 user.set_password(password)
             user.save()
