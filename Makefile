@@ -19,7 +19,7 @@ PORT ?= 8000
 .DEFAULT_GOAL := help
 COMPOSE ?= docker compose -p shop -f docker/compose.yaml --env-file docker/.env
 
-.PHONY: help install node lock run migrate demo test check contract faults soak client client-ts mock docs bench bench-instructions lint fmt spec-lint contract-gate worker beat up down logs clean
+.PHONY: help install node lock run migrate demo demo-ui storefront test check contract faults soak client client-ts mock docs bench bench-instructions lint fmt spec-lint contract-gate worker beat up down logs clean
 
 help: ## List every target with its description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -71,7 +71,7 @@ demo: migrate ## Load demo products, a demo admin and a demo customer (prints th
 	$(MANAGE) seed_demo
 
 run: demo ## Serve on http://127.0.0.1:8000 with embedded defaults (SQLite, local cache, in-process tasks)
-	$(MANAGE) runserver $(HOST):$(PORT)
+	CORS_ALLOWED_ORIGINS=$${CORS_ALLOWED_ORIGINS-http://127.0.0.1:4173} $(MANAGE) runserver $(HOST):$(PORT)
 
 worker: migrate ## Start a Celery worker (server/bin/worker, as in Docker); needs CELERY_BROKER_URL
 	PYTHON=$(abspath $(BIN)/python) server/bin/worker
@@ -103,6 +103,12 @@ client: install ## Generate the Python client from openapi.yaml into build/clien
 client-ts: node ## Generate the TypeScript types from openapi.yaml into build/client-ts/ (for openapi-fetch)
 	$(NODE_BIN)/openapi-typescript openapi.yaml --default-non-nullable=false -o build/client-ts/schema.d.ts
 	$(NODE_BIN)/tsc --noEmit --strict build/client-ts/schema.d.ts
+
+storefront: node ## Build the demo storefront (contract_tests/storefront/, on the TypeScript client) into build/storefront/
+	$(BIN)/python -m contract_tests.node_tools
+
+demo-ui: storefront ## Serve the storefront on http://127.0.0.1:4173, calling `make run`'s API on :8000 (CORS)
+	$(BIN)/python -m http.server 4173 --bind 127.0.0.1 --directory build/storefront
 
 mock: node ## Serve the contract on :4010 with Prism (examples; Prefer: code=404 or dynamic=true), no backend
 	$(NODE_BIN)/prism mock openapi.yaml --host $(or $(MOCK_HOST),127.0.0.1) --port $(or $(MOCK_PORT),4010) --errors

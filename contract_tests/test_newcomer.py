@@ -18,7 +18,17 @@ from contract_tests import curl_examples
 from contract_tests.stack import REPO, free_port
 
 # The project's own variables, as CI exports them: `make run` must work without any of them.
-PROJECT_VARIABLES = ("DATABASE_", "MEMCACHED_", "CELERY_", "DJANGO_", "EMAIL_", "EXTERNAL_API_", "THROTTLE_")
+PROJECT_VARIABLES = (
+    "DATABASE_",
+    "MEMCACHED_",
+    "CELERY_",
+    "DJANGO_",
+    "EMAIL_",
+    "EXTERNAL_API_",
+    "THROTTLE_",
+    "CORS_",
+    "ACCOUNT_",
+)
 OTHER_VARIABLES = {"REQUIRE_SERVICES", "PYTHON", "VIRTUAL_ENV", "OPENAPI_SPEC_PATH", "LOG_LEVEL"}
 
 
@@ -105,6 +115,14 @@ def test_make_run_serves_the_readme_and_starts_again(tmp_path):
         )
         with urllib.request.urlopen(login, timeout=10) as response:
             assert response.status == 200 and json.load(response)["access"]
+        # `make demo-ui`'s storefront, on its own origin, may call `make run`'s API
+        preflight = urllib.request.Request(
+            second.base_url + "/api/auth/login/",
+            method="OPTIONS",
+            headers={"Origin": "http://127.0.0.1:4173", "Access-Control-Request-Method": "POST"},
+        )
+        with urllib.request.urlopen(preflight, timeout=10) as response:
+            assert response.headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:4173"
     finally:
         second.stop()
     output = log.read_text()
