@@ -4,6 +4,8 @@ account uses the address; the worker looks the account up."""
 
 from datetime import timedelta
 
+from django.conf import settings
+from django.core.mail import EmailMessage
 from django.utils import timezone
 
 from shop.outbox.models import Entry
@@ -25,6 +27,16 @@ def account_of_request(entry: Entry) -> User | None:
     if request is None:
         return None
     return User.objects.filter(email__iexact=request.email, is_active=True).first()
+
+
+def mail_account(user: User, subject: str, text: str) -> None:
+    """Sends `user` an e-mail from the shop: "<shop>: <subject>", greeting them by name."""
+    EmailMessage(
+        subject=f"{settings.SHOP_NAME}: {subject}",
+        body=f"Hello {user.username},\n\n{text}",
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+    ).send()
 
 
 def purge_email_requests() -> int:

@@ -8,7 +8,6 @@ import logging
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,7 +15,7 @@ from shop.core.errors import FieldCode, FieldError, Forbidden, InvalidInput
 from shop.outbox.kinds import Outcome
 from shop.outbox.models import Entry, EntryStatus
 
-from .email_requests import account_of_request, owe_email
+from .email_requests import account_of_request, mail_account, owe_email
 from .error_codes import AccountErrorCode
 from .models import EmailPurpose, User
 
@@ -52,17 +51,13 @@ def send_email_verification(entry: Entry) -> Outcome:
         return Outcome(EntryStatus.SKIPPED, "the address is confirmed already")
     token = make_token(user)
     days = settings.EMAIL_VERIFICATION_TIMEOUT / 86400
-    EmailMessage(
-        subject=f"{settings.SHOP_NAME}: confirm your e-mail address",
-        body=(
-            f"Hello {user.username},\n\nplease confirm that this is your e-mail address at "
-            f"{settings.SHOP_NAME} by following this link within {days:g} days:\n\n"
-            f"{settings.EMAIL_VERIFICATION_LINK.format(token=token)}\n\n(token: {token})\n\n"
-            "If you did not open an account with us, ignore this e-mail.\n"
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
-    ).send()
+    mail_account(
+        user,
+        "confirm your e-mail address",
+        f"please confirm that this is your e-mail address at {settings.SHOP_NAME} by following "
+        f"this link within {days:g} days:\n\n{settings.EMAIL_VERIFICATION_LINK.format(token=token)}"
+        f"\n\n(token: {token})\n\nIf you did not open an account with us, ignore this e-mail.\n",
+    )
     logger.info("event=email_verification_sent user_id=%s", user.pk)
     return Outcome()
 

@@ -6,7 +6,6 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
@@ -15,7 +14,7 @@ from shop.core.errors import FieldCode, FieldError, InvalidInput
 from shop.outbox.kinds import Outcome
 from shop.outbox.models import Entry, EntryStatus
 
-from .email_requests import account_of_request, owe_email
+from .email_requests import account_of_request, mail_account, owe_email
 from .models import EmailPurpose, User
 from .services import set_password_ending_sessions
 
@@ -43,17 +42,14 @@ def send_password_reset(entry: Entry) -> Outcome:
     token = default_token_generator.make_token(user)
     link = settings.PASSWORD_RESET_LINK.format(uid=uid, token=token)
     minutes = settings.PASSWORD_RESET_TIMEOUT // 60
-    EmailMessage(
-        subject=f"{settings.SHOP_NAME}: reset your password",
-        body=(
-            f"Hello {user.username},\n\nsomeone (we hope you) asked to reset the password of your "
-            f"account at {settings.SHOP_NAME}. Follow this link within {minutes} minutes to choose "
-            f"a new one:\n\n{link}\n\n(uid: {uid}, token: {token})\n\nIf it was not you, ignore "
-            "this e-mail: your password stays as it is.\n"
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
-    ).send()
+    mail_account(
+        user,
+        "reset your password",
+        f"someone (we hope you) asked to reset the password of your account at {settings.SHOP_NAME}. "
+        f"Follow this link within {minutes} minutes to choose a new one:\n\n{link}\n\n"
+        f"(uid: {uid}, token: {token})\n\nIf it was not you, ignore this e-mail: your password "
+        "stays as it is.\n",
+    )
     logger.info("event=password_reset_sent user_id=%s", user.pk)
     return Outcome()
 

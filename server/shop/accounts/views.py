@@ -102,23 +102,38 @@ class PasswordChangeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class EmailRequestView(PublicThrottledView):
+    """An e-mail about an account asked for by address (a reset link, a verification link):
+    always 202, limited per client (`throttle_scope`) and per address (`address_throttle`)."""
+
+    address_throttle: type[BodyFieldRateThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.EmailField(max_length=254)
+
+    @staticmethod
+    def ask(*, email: str) -> None:
+        raise NotImplementedError
+
+    def get_throttles(self):
+        return [ScopedRateThrottle(), self.address_throttle()]
+
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        self.ask(**serializer.validated_data)
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
 class ResetAddressThrottle(BodyFieldRateThrottle):
     scope = "password_reset_address"
     field = "email"
 
 
-class PasswordResetView(PublicThrottledView):
+class PasswordResetView(EmailRequestView):
     throttle_scope = "password_reset"
-    throttle_classes = [ScopedRateThrottle, ResetAddressThrottle]
-
-    class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField(max_length=254)
-
-    def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        request_password_reset(**serializer.validated_data)
-        return Response(status=status.HTTP_202_ACCEPTED)
+    address_throttle = ResetAddressThrottle
+    ask = staticmethod(request_password_reset)
 
 
 class PasswordResetConfirmView(PublicThrottledView):
@@ -141,15 +156,10 @@ class VerificationAddressThrottle(BodyFieldRateThrottle):
     field = "email"
 
 
-class EmailVerificationResendView(PublicThrottledView):
+class EmailVerificationResendView(EmailRequestView):
     throttle_scope = "email_verification"
-    throttle_classes = [ScopedRateThrottle, VerificationAddressThrottle]
-
-    def post(self, request):
-        serializer = PasswordResetView.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        request_email_verification(**serializer.validated_data)
-        return Response(status=status.HTTP_202_ACCEPTED)
+    address_throttle = VerificationAddressThrottle
+    ask = staticmethod(request_email_verification)
 
 
 class EmailVerifyView(PublicThrottledView):

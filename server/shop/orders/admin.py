@@ -3,34 +3,27 @@ from django.contrib import admin
 from .models import Order, OrderItem, OrderStatusChange, ShippingAddressChange
 
 
-class OrderItemInline(admin.TabularInline):
-    model = OrderItem
+class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class OrderItemInline(ReadOnlyInline):
+    model = OrderItem
     readonly_fields = ["product", "product_name", "quantity", "price_at_purchase"]
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-
-class OrderStatusChangeInline(admin.TabularInline):
+class OrderStatusChangeInline(ReadOnlyInline):
     model = OrderStatusChange
-    extra = 0
-    can_delete = False
     readonly_fields = ["from_status", "to_status", "changed_by", "changed_at"]
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-
-class ShippingAddressChangeInline(admin.TabularInline):
+class ShippingAddressChangeInline(ReadOnlyInline):
     model = ShippingAddressChange
-    extra = 0
-    can_delete = False
     readonly_fields = ["previous", "address", "changed_by", "changed_at"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Order)

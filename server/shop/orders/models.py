@@ -88,39 +88,38 @@ class OrderItem(models.Model):
         return self.price_at_purchase * self.quantity
 
 
-class OrderStatusChange(models.Model):
+class OrderChange(models.Model):
+    """Who changed an order, and when: what every entry of an order's histories records."""
+
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["changed_at", "id"]
+
+
+class OrderStatusChange(OrderChange):
     """The history of an order's status; the first entry (from null) is its creation."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes")
     # NULL, not "", for the creation entry: there was no status before, and the API says null.
     from_status = models.CharField(max_length=16, choices=OrderStatus.choices, null=True, blank=True)  # noqa: DJ001
     to_status = models.CharField(max_length=16, choices=OrderStatus.choices)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    changed_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["changed_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} -> {self.to_status}"
 
 
-class ShippingAddressChange(models.Model):
+class ShippingAddressChange(OrderChange):
     """A change of an order's shipping address by staff: the copy before (null: it had none) and
     the copy after, both kept."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipping_address_changes")
     previous = models.ForeignKey(OrderAddress, on_delete=models.PROTECT, null=True, related_name="+")
     address = models.ForeignKey(OrderAddress, on_delete=models.PROTECT, related_name="+")
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    changed_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["changed_at", "id"]
 
     def __str__(self) -> str:
         return f"shipping address of order {self.order_id} changed"
