@@ -54,6 +54,7 @@ WORKFLOW = [
     "changeOrderShippingAddress",
     "getOrderReport",
     "adminListOrders",
+    "adminExportOrders",
     "changeOrderStatus",
     "deleteProduct",
     "deleteAddress",

@@ -250,6 +250,7 @@ REST_FRAMEWORK = {
         "email_verification_address": env("THROTTLE_EMAIL_VERIFICATION_ADDRESS_RATE", default="3/hour"),
         "email_verify": env("THROTTLE_EMAIL_VERIFY_RATE", default="10/min"),
         "order_create": env("THROTTLE_ORDER_CREATE_RATE", default="30/min"),
+        "export": env("THROTTLE_EXPORT_RATE", default="6/min"),
     },
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "COERCE_DECIMAL_TO_STRING": True,

@@ -11,4 +11,5 @@ urlpatterns = [
         name="order-shipping-address",
     ),
     path("admin/orders/", views.AdminOrderListView.as_view(), name="admin-order-list"),
+    path("admin/orders/export.csv", views.AdminOrderExportView.as_view(), name="admin-order-export"),
 ]

@@ -1,5 +1,7 @@
 """Order endpoints: validate → service or selector → serialize."""
 
+from django.http import StreamingHttpResponse
+from django.utils import timezone
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
@@ -9,10 +11,12 @@ from shop.addresses.serializers import AddressInputSerializer
 from shop.api.cached_responses import cached_read
 from shop.api.pagination import CappedCountPagination
 from shop.api.preconditions import if_match_precondition, json_with_etag
-from shop.api.throttling import OrderCreateThrottle
+from shop.api.throttling import OrderCreateThrottle, ScopedRateThrottle
 
 from .cache import cached_order_detail, store_order_detail
+from .export import csv_lines
 from .filters import AdminOrderFilter, OrderFilter
+from .models import Order
 from .permissions import can_view_order
 from .selectors import order_detail, order_get_for, order_list_all, order_list_for_user, order_not_found
 from .serializers import (
@@ -64,6 +68,25 @@ class AdminOrderListView(_OrderListView):
 
     def get_queryset(self):
         return order_list_all()
+
+
+class AdminOrderExportView(GenericAPIView):
+    """Every order the staff list's filters find, as a streamed CSV file (orders/export.py)."""
+
+    permission_classes = [IsAdminUser]
+    filterset_class = AdminOrderFilter
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "export"
+
+    def get(self, request):
+        orders = self.filter_queryset(Order.objects.order_by("-created_at", "-id"))
+        field, tie = orders.query.order_by  # the list's key, then id in the same direction
+        response = StreamingHttpResponse(
+            csv_lines(orders, (field, tie)), content_type="text/csv; charset=utf-8"
+        )
+        stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+        response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.csv"'
+        return response
 
 
 class OrderDetailView(GenericAPIView):

@@ -115,4 +115,4 @@ def test_the_staff_role_in_the_spec_is_what_the_permissions_enforce():
         )
     }
     assert in_spec == _staff_only_in_code()
-    assert len(in_spec) == 6
+    assert len(in_spec) == 7

@@ -52,7 +52,8 @@ class Command(BaseCommand):
 
 
 def bulk_insert_orders(up_to: int) -> int:
-    """Fills the order table up to `up_to` rows in one statement, then ANALYZEs it."""
+    """Fills the order table up to `up_to` rows in one statement (each with a line and a shipping
+    address), then ANALYZEs it."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM orders_order")
         missing = max(0, up_to - cursor.fetchone()[0])
@@ -62,20 +63,32 @@ def bulk_insert_orders(up_to: int) -> int:
             """
             WITH customers AS (SELECT array_agg(id ORDER BY id) AS ids FROM accounts_user WHERE NOT is_staff),
             first AS (SELECT id, name FROM catalog_product ORDER BY id LIMIT 1),
+            addresses AS (
+                INSERT INTO orders_orderaddress
+                    (name, line1, line2, city, region, postal_code, country, phone)
+                SELECT 'Recipient ' || g, g || ' Bench Street', '', 'Benchville', '',
+                       lpad((g %% 99991)::text, 5, '0'), 'DE', ''
+                FROM generate_series(1, %s) AS g
+                RETURNING id
+            ),
+            numbered AS (SELECT id, row_number() OVER (ORDER BY id) AS g FROM addresses),
             placed AS (
-                INSERT INTO orders_order (user_id, status, total_price, currency, created_at, updated_at)
+                INSERT INTO orders_order
+                    (user_id, status, total_price, currency, created_at, updated_at, shipping_address_id)
                 SELECT customers.ids[1 + g %% cardinality(customers.ids)],
                        (ARRAY['pending', 'processing', 'shipped', 'delivered', 'cancelled'])[1 + g %% 5],
                        ((g::bigint * 7919) %% 100000) / 100.0, %s,
-                       now() - make_interval(mins => g), now() - make_interval(mins => g)
-                FROM generate_series(1, %s) AS g, customers
+                       now() - make_interval(mins => g::int), now() - make_interval(mins => g::int),
+                       numbered.id
+                FROM numbered, customers
                 RETURNING id, total_price
             )
             INSERT INTO orders_orderitem (order_id, product_id, product_name, quantity, price_at_purchase)
             SELECT placed.id, first.id, first.name, 1, placed.total_price FROM placed, first
             """,
-            [settings.SHOP_CURRENCY, missing],
+            [missing, settings.SHOP_CURRENCY],
         )
+        cursor.execute("ANALYZE orders_orderaddress")
         cursor.execute("ANALYZE orders_order")
         cursor.execute("ANALYZE orders_orderitem")
     return missing
