@@ -6,7 +6,9 @@ import csv
 from collections.abc import Iterator
 from datetime import UTC
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
+
+from shop.core.keyset import Ordering, beyond
 
 from .models import Order, OrderItem
 
@@ -67,16 +69,7 @@ def _row(order: Order) -> list[str]:
     ]
 
 
-def _after(row: Order, ordering: tuple[str, str]) -> Q:
-    """The rows after `row` in `ordering` (a field and `id`, both ascending or both descending)."""
-    field, _ = ordering
-    name = field.lstrip("-")
-    op = "lt" if field.startswith("-") else "gt"
-    value = getattr(row, name)
-    return Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"pk__{op}": row.pk})
-
-
-def chunks(orders: QuerySet[Order], ordering: tuple[str, str]) -> Iterator[list[Order]]:
+def chunks(orders: QuerySet[Order], ordering: Ordering) -> Iterator[list[Order]]:
     """The orders of `orders` in `ordering`, CHUNK at a time, each chunk one keyset query for the
     orders (with their customer and address) and one for their lines."""
     queryset = (
@@ -86,7 +79,8 @@ def chunks(orders: QuerySet[Order], ordering: tuple[str, str]) -> Iterator[list[
     )
     last = None
     while True:
-        chunk = list((queryset if last is None else queryset.filter(_after(last, ordering)))[:CHUNK])
+        after = None if last is None else beyond(getattr(last, ordering[0].lstrip("-")), last.pk, ordering)
+        chunk = list((queryset if after is None else queryset.filter(after))[:CHUNK])
         if not chunk:
             return
         yield chunk
@@ -102,7 +96,7 @@ class _Line:
         return text
 
 
-def csv_lines(orders: QuerySet[Order], ordering: tuple[str, str]) -> Iterator[bytes]:
+def csv_lines(orders: QuerySet[Order], ordering: Ordering) -> Iterator[bytes]:
     """The export, UTF-8 encoded: the header, then a chunk of rows at a time."""
     writer = csv.writer(_Line())
     yield writer.writerow(HEADER).encode()

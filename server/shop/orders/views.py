@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from shop.addresses.serializers import AddressInputSerializer
 from shop.api.cached_responses import cached_read
-from shop.api.pagination import CappedCountPagination
+from shop.api.pagination import CappedCountPagination, KeysetCursorPagination
 from shop.api.preconditions import if_match_precondition, json_with_etag
 from shop.api.throttling import OrderCreateThrottle, ScopedRateThrottle
 
@@ -64,6 +64,7 @@ class OrderListView(_OrderListView):
 
 class AdminOrderListView(_OrderListView):
     permission_classes = [IsAdminUser]
+    pagination_class = KeysetCursorPagination  # deep pages by cursor
     filterset_class = AdminOrderFilter
 
     def get_queryset(self):
