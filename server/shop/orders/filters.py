@@ -7,6 +7,7 @@ import django_filters
 from shop.catalog.filters import StableOrderingFilter
 
 from .models import Order, OrderStatus
+from .search import search_orders
 
 
 class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -35,7 +36,11 @@ class AdminOrderFilter(OrderFilter):
     created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
     ordering = StableOrderingFilter(fields=("created_at", "total_price"))
+    q = django_filters.CharFilter(method="search")
+
+    def search(self, queryset, name, value):
+        return search_orders(queryset, value)
 
     class Meta:
         model = Order
-        fields = ["status", "user", "created_after", "created_before"]
+        fields = ["status", "user", "created_after", "created_before", "q"]
