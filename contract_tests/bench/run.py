@@ -187,6 +187,14 @@ ADMIN_QUERIES = (
     "ordering=-total_price",
     "status=pending&ordering=-total_price",
     "user={user}&ordering=total_price",
+    # the search (q): a recipient (the bulk orders'), a postal code, a customer, a product on
+    # nearly every order, nothing; a page further on by its cursor
+    "q=Recipient%20424",
+    "q=00123",
+    "q=alice",
+    "q=Product%200000000",
+    "q=nothing-like-it",
+    "cursor",
 )
 
 
@@ -197,7 +205,12 @@ def admin_list_page_one(stack, user_id: int, requests_each: int = 15) -> dict[st
     session.headers.update(stack.auth("admin"))
     medians = {}
     for query in ADMIN_QUERIES:
-        url = stack.url("/api/admin/orders/?" + query.format(user=user_id))
+        if query == "cursor":  # the page the first page's `next` links to, five times over
+            url = stack.url("/api/admin/orders/")
+            for _ in range(5):
+                url = stack.url(session.get(url, timeout=60).json()["next"])
+        else:
+            url = stack.url("/api/admin/orders/?" + query.format(user=user_id))
         timings = []
         for _ in range(requests_each):
             started = time.perf_counter()
@@ -206,6 +219,26 @@ def admin_list_page_one(stack, user_id: int, requests_each: int = 15) -> dict[st
             answer.raise_for_status()
         medians[query or "(none)"] = round(sorted(timings)[len(timings) // 2], 1)
     return medians
+
+
+def admin_export(stack, query: str = "status=pending") -> dict[str, float]:
+    """The CSV export of a filtered list, downloaded whole by one staff client: rows, seconds."""
+    started = time.perf_counter()
+    answer = requests.get(
+        stack.url(f"/api/admin/orders/export.csv?{query}"),
+        headers=stack.auth("admin"),
+        stream=True,
+        timeout=600,
+    )
+    answer.raise_for_status()
+    lines = sum(chunk.count(b"\n") for chunk in answer.iter_content(1 << 16))
+    seconds = time.perf_counter() - started
+    return {
+        "query": query,
+        "rows": lines - 1,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round((lines - 1) / seconds),
+    }
 
 
 def order_count(stack) -> int:
@@ -387,7 +420,7 @@ def main() -> int:
         alice_id = requests.get(stack.url("/api/auth/me/"), headers=stack.auth("alice"), timeout=10).json()[
             "id"
         ]
-        admin_small = (order_count(stack), admin_list_page_one(stack, alice_id))
+        admin_small = (order_count(stack), admin_list_page_one(stack, alice_id), admin_export(stack))
         token = stack.tokens["alice"]
         headers = stack.auth("alice")
         order_id = requests.get(stack.url("/api/orders/"), headers=headers, timeout=10).json()["results"][0][
@@ -520,7 +553,7 @@ def main() -> int:
             stack.manage("seed_bench", "--products", "0", "--orders", "0", "--bulk-orders", str(args.orders))
         )
         print(f"orders seeded in {time.monotonic() - started:.0f}s")
-        admin_large = (order_count(stack), admin_list_page_one(stack, alice_id))
+        admin_large = (order_count(stack), admin_list_page_one(stack, alice_id), admin_export(stack))
         for r in rows[-3:]:
             share = r.requests_per_s / write_ceiling.requests_per_s
             r.note = "; ".join(filter(None, [r.note, f"{share:.2f} of the write ceiling"]))
@@ -542,6 +575,7 @@ def main() -> int:
             str(admin_small[0]): admin_small[1],
             str(admin_large[0]): admin_large[1],
         },
+        "admin_order_export": {str(admin_small[0]): admin_small[2], str(admin_large[0]): admin_large[2]},
     }
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"bench-{args.scale}.json"
@@ -560,6 +594,11 @@ def main() -> int:
     for query, small in admin_small[1].items():
         large = admin_large[1][query]
         print(f"| `{query}` | {small:.1f} | {large:.1f} | {large / small:.2f} |")
+    for count, _, exported in (admin_small, admin_large):
+        print(
+            f"- export.csv?{exported['query']} at {count:,} orders: {exported['rows']:,} rows in "
+            f"{exported['seconds']} s ({exported['rows_per_s']:,} rows/s)"
+        )
     print(f"\nwritten to {path}")
     incomplete = drain["processed"] != drain["orders"] or drain["pdf_missing"]
     oversold = any("NO " in r.note for r in rows)
