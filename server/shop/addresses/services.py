@@ -8,7 +8,7 @@ from django.db import transaction
 from shop.core.errors import Conflict, FieldCode, FieldError, InvalidInput
 
 from .error_codes import AddressErrorCode
-from .models import MAX_SAVED_ADDRESSES, AddressFields, SavedAddress
+from .models import MAX_SAVED_ADDRESSES, SavedAddress
 from .selectors import saved_address_get_for
 
 
@@ -75,4 +75,4 @@ def address_copy(*, user, given: dict[str, Any] | None, field: str) -> dict[str,
                 )
             ]
         )
-    return {name: str(getattr(saved, name)) for name in AddressFields.FIELDS}
+    return saved.as_dict()

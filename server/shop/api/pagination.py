@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from shop.core.errors import FieldCode, FieldError, InvalidInput
-from shop.core.keyset import Ordering, beyond
+from shop.core.keyset import beyond, ordering_of
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -101,7 +101,7 @@ class KeysetCursorPagination(CappedCountPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
-        self.ordering: Ordering = tuple(str(part) for part in queryset.query.order_by)
+        self.ordering = ordering_of(queryset)
         self.key_field = queryset.model._meta.get_field(self.ordering[0].lstrip("-"))
         raw = request.query_params.get(self.cursor_query_param)
         if raw is None:

@@ -5,9 +5,15 @@ apart by their id (nothing repeated, nothing skipped)."""
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 Ordering = tuple[str, str]
+
+
+def ordering_of(queryset: QuerySet) -> Ordering:
+    """The (key, id) a queryset is ordered by, as `beyond` takes it."""
+    key, tie = (str(part) for part in queryset.query.order_by)
+    return key, tie
 
 
 def beyond(value: Any, pk: int, ordering: Ordering, *, backwards: bool = False) -> Q:
