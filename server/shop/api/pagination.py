@@ -55,21 +55,31 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
 class CappedCountPaginator(DjangoPaginator):
     """Counts at most `count_cap + 1` rows (`SELECT COUNT(*) FROM (... LIMIT cap + 1)`), so that
-    a page costs the same whatever the size of the table; beyond the cap, `count` is the cap."""
+    a page costs the same whatever the size of the table; beyond the cap, `count` is the cap. A
+    queryset may carry a lower cap of its own (`count_cap`) and its count up to that cap + 1
+    (`bounded_count`), as the order search does: it is then not counted again. A clone (one
+    filtered further) carries neither and is counted."""
 
     count_cap = 10_000
 
     @cached_property
+    def cap(self) -> int:
+        return min(self.count_cap, getattr(self.object_list, "count_cap", self.count_cap))
+
+    @cached_property
     def matches_beyond_cap(self) -> bool:
-        return self._bounded_count > self.count_cap
+        return self._bounded_count > self.cap
 
     @cached_property
     def _bounded_count(self) -> int:
-        return self.object_list.order_by()[: self.count_cap + 1].count()
+        known = getattr(self.object_list, "bounded_count", None)
+        if known is not None:
+            return known
+        return self.object_list.order_by()[: self.cap + 1].count()
 
     @cached_property
     def count(self) -> int:
-        return min(self._bounded_count, self.count_cap)
+        return min(self._bounded_count, self.cap)
 
 
 class CappedCountPagination(PageNumberPagination):

@@ -3,6 +3,7 @@ both plans (a rare term fetched by id, a common one read in the list's order) an
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from shop.orders import search
 from shop.orders.services import place_order
@@ -38,12 +39,16 @@ def orders(alice, bob, make_product, make_user):
     return placed
 
 
-@pytest.fixture(params=["sparse", "dense"])
+@pytest.fixture(params=["sparse", "dense", "long sides"])
 def plan(request, monkeypatch):
-    """Both plans: by id (a rare term), and the list read in order with EXISTS (SPARSE = 0: every
-    term is common)."""
-    if request.param == "dense":
+    """Every plan: by id (a rare term); the list read in its order, testing each order against
+    the sides' listed rows (SPARSE = 0: every term is common); and the same with every side
+    probed by a subquery and asked per order with EXISTS (SIDE_IDS = 0 too: no side is short
+    enough to list)."""
+    if request.param in ("dense", "long sides"):
         monkeypatch.setattr(search, "SPARSE", 0)
+    if request.param == "long sides":
+        monkeypatch.setattr(search, "SIDE_IDS", 0)
     return request.param
 
 
@@ -89,6 +94,24 @@ def test_it_combines_with_the_filters_and_the_export(client_for, staff, orders, 
     assert sorted(int(line.split(",")[0]) for line in exported.splitlines()[1:]) == sorted(
         [orders["bob_lamp"].pk, orders["carol_lamp"].pk]
     )
+
+
+@pytest.mark.parametrize("common", [False, True])
+def test_the_probes_count_the_matches_up_to_the_search_cap(client_for, staff, orders, monkeypatch, common):
+    """A search's count is exact up to COUNT_CAP; beyond it `count_capped`, and the rest through
+    the `next` cursor. Either way the probes have counted: no COUNT query runs."""
+    monkeypatch.setattr(search, "COUNT_CAP", 1 if common else 3)
+    monkeypatch.setattr(search, "SPARSE", search.COUNT_CAP)
+    client = client_for(staff)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"{LIST}?q=lamp").json()  # bob's and carol's
+    assert not [query for query in queries if "COUNT(" in query["sql"].upper()]
+    assert (page["count"], page["count_capped"]) == ((1, True) if common else (2, False))
+    ids = [order["id"] for order in page["results"]]
+    if common:
+        assert len(ids) == 1 and page["next"] is not None
+        ids += [order["id"] for order in client.get(page["next"]).json()["results"]]
+    assert sorted(ids) == sorted([orders["bob_lamp"].pk, orders["carol_lamp"].pk])
 
 
 def test_a_term_outside_the_contract_is_refused(client_for, staff):
