@@ -241,6 +241,46 @@ def admin_export(stack, query: str = "status=pending") -> dict[str, float]:
     }
 
 
+def print_admin(admin_small: tuple, admin_large: tuple) -> None:
+    print(
+        f"\nGET /api/admin/orders/ page 1, median ms of 15 (one staff client), at {admin_small[0]:,} "
+        f"and at {admin_large[0]:,} orders:\n"
+    )
+    print("| query | small | large | ratio |\n|---|---:|---:|---:|")
+    for query, small in admin_small[1].items():
+        large = admin_large[1][query]
+        print(f"| `{query}` | {small:.1f} | {large:.1f} | {large / small:.2f} |")
+    for count, _, exported in (admin_small, admin_large):
+        print(
+            f"- export.csv?{exported['query']} at {count:,} orders: {exported['rows']:,} rows in "
+            f"{exported['seconds']} s ({exported['rows_per_s']:,} rows/s)"
+        )
+
+
+def admin_only(orders: int) -> int:
+    """`--admin-only`: the staff's list, search and export at 1,000 orders and at `orders`,
+    without the load rows (minutes instead of the whole bench)."""
+    extra = {**BENCH_ENV, "LOG_LEVEL": "WARNING", "JWT_ACCESS_TOKEN_MINUTES": "240"}
+    with live_stack(validate_responses=False, extra_env=extra) as stack:
+        print(
+            stack.manage("seed_bench", "--products", "50", "--orders", "50", "--bulk-orders", "1000").strip()
+        )
+        alice_id = requests.get(stack.url("/api/auth/me/"), headers=stack.auth("alice"), timeout=10).json()[
+            "id"
+        ]
+        small = (order_count(stack), admin_list_page_one(stack, alice_id), admin_export(stack))
+        print(stack.manage("seed_bench", "--products", "0", "--orders", "0", "--bulk-orders", str(orders)))
+        large = (order_count(stack), admin_list_page_one(stack, alice_id), admin_export(stack))
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"bench-admin-{orders}.json"
+    report = {"admin_order_list_page_1_ms": {str(small[0]): small[1], str(large[0]): large[1]}}
+    report["admin_order_export"] = {str(small[0]): small[2], str(large[0]): large[2]}
+    path.write_text(json.dumps(report, indent=2))
+    print_admin(small, large)
+    print(f"\nwritten to {path}")
+    return 0
+
+
 def order_count(stack) -> int:
     with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
         return conn.execute("SELECT count(*) FROM orders_order").fetchone()[0]
@@ -405,7 +445,14 @@ def main() -> int:
         default=int(os.environ.get("ORDERS", 200_000)),
         help="orders in the table for the admin list's last measure (inserted in bulk)",
     )
+    parser.add_argument(
+        "--admin-only",
+        action="store_true",
+        help="only the staff's order list, search and export, at 1,000 and at --orders orders",
+    )
     args = parser.parse_args()
+    if args.admin_only:
+        return admin_only(args.orders)
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
 
@@ -586,19 +633,7 @@ def main() -> int:
         if r.note:
             print(f"- {r.name}: {r.note}")
     print(f"- worker, the write ceiling and the POST rows: {drain_note}")
-    print(
-        f"\nGET /api/admin/orders/ page 1, median ms of 15 (one staff client), at {admin_small[0]:,} "
-        f"and at {admin_large[0]:,} orders:\n"
-    )
-    print("| query | small | large | ratio |\n|---|---:|---:|---:|")
-    for query, small in admin_small[1].items():
-        large = admin_large[1][query]
-        print(f"| `{query}` | {small:.1f} | {large:.1f} | {large / small:.2f} |")
-    for count, _, exported in (admin_small, admin_large):
-        print(
-            f"- export.csv?{exported['query']} at {count:,} orders: {exported['rows']:,} rows in "
-            f"{exported['seconds']} s ({exported['rows_per_s']:,} rows/s)"
-        )
+    print_admin(admin_small, admin_large)
     print(f"\nwritten to {path}")
     incomplete = drain["processed"] != drain["orders"] or drain["pdf_missing"]
     oversold = any("NO " in r.note for r in rows)
