@@ -39,10 +39,12 @@ from contract_tests import services
 from contract_tests.stack import Stack, free_port, live_stack, wait_ready
 from tests.helpers import ADDRESS
 
-FAULTS = ("worker", "memcached", "redis", "web", "partner", "postgres", "backends")
-# The faults during which the database does not answer: 503s (with Retry-After) are expected.
-DATABASE_FAULTS = ("postgres", "backends")
+FAULTS = ("worker", "memcached", "redis", "web", "partner", "postgres", "backends", "lock")
+# The faults during which the database does not answer, or keeps requests waiting past the web's
+# lock bound (DATABASE_LOCK_TIMEOUT, 2 s): 503s (with Retry-After) are expected.
+DATABASE_FAULTS = ("postgres", "backends", "lock")
 POSTGRES_DOWN_SECONDS = 5
+LOCK_HELD_SECONDS = 3  # the products table locked as a migration would lock it
 STALE_BOUND = 10.0  # seconds after a write's commit by which every process serves it (README)
 FAULT_GRACE = 3.0  # a fault's window lasts this long after it is repaired
 SUCCESSORS = {
@@ -377,6 +379,10 @@ def inject_faults(
                     " WHERE datname = %s AND pid <> pg_backend_pid()",
                     (database,),
                 )
+        elif kind == "lock":  # ACCESS EXCLUSIVE on the products: requests queue on it, not a socket
+            with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
+                conn.execute("LOCK TABLE catalog_product IN ACCESS EXCLUSIVE MODE")
+                time.sleep(LOCK_HELD_SECONDS)
         elif kind == "partner":
             stack.partner.default = rng.choice([503, "hang"])
             stack.partner.hang_seconds = 2

@@ -123,3 +123,24 @@ def test_a_postgresql_restart_is_503s_cached_reads_and_no_lost_work(outage):
     assert web.count("event=database_unavailable") <= 2  # once per web process at most
     assert "event=database_available" in web
     assert " status=500 " not in web
+
+
+def test_a_request_queued_behind_a_held_lock_is_a_503_while_cached_reads_answer(outage):
+    """The products locked as a migration would lock them (`ACCESS EXCLUSIVE`, 3 s): an order
+    waits DATABASE_LOCK_TIMEOUT (the web process's bound, 2 s) and answers 503 with Retry-After
+    instead of holding a thread until the web's timeout; a cached product answers meanwhile."""
+    product_id = outage.create_product(stock=10)
+    cached = outage.url(f"/api/products/{product_id}/")
+    for _ in range(4):  # in both web processes
+        requests.get(cached, headers=outage.auth("alice"), timeout=10).raise_for_status()
+    with psycopg.connect(outage.env["DATABASE_URL"]) as holder:
+        holder.execute("LOCK TABLE catalog_product IN ACCESS EXCLUSIVE MODE")
+        refused = place(outage, product_id)
+        read = requests.get(cached, headers=outage.auth("alice"), timeout=10)
+        time.sleep(1)  # held 3 s in all, past the bound
+    assert refused.status_code == 503 and refused.headers["Content-Type"] == PROBLEM
+    assert refused.headers["Retry-After"] == "2"
+    assert refused.json()["code"] == "service_unavailable"
+    assert "busy (lock timeout)" in refused.json()["detail"]
+    assert read.status_code == 200
+    assert place(outage, product_id).status_code == 201  # the lock gone, nothing left behind

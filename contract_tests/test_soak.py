@@ -22,7 +22,7 @@ def nodes():
 
 
 def test_a_short_chaos_soak_holds_every_invariant(nodes):
-    report = soak(nodes, seconds=60, clients=6, seed=7, gap=(3, 5))
+    report = soak(nodes, seconds=70, clients=6, seed=7, gap=(3, 5))
     print(report.table())
     assert set(report.faults) == set(FAULTS)  # every kind of fault happened at least once
     assert report.orders > 100

@@ -123,6 +123,12 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # A request that meets the database gone (refused, lost, shutting down) answers 503 with this
 # Retry-After (seconds), not a 500 (shop/api/outage.py).
 DATABASE_RETRY_AFTER = env.int("DATABASE_RETRY_AFTER", default=5)
+# How long a web request's statement may run, and wait for a lock, in milliseconds (0: no bound),
+# before it answers 503 with Retry-After: well inside the web's timeout (WEB_TIMEOUT, 30 s) and
+# the proxy's. The lock bound is short: a request queued behind a held lock keeps a thread that
+# cached reads need, while the rows an order locks are held for milliseconds (shop/core/timeouts.py).
+DATABASE_STATEMENT_TIMEOUT = env.int("DATABASE_STATEMENT_TIMEOUT", default=20_000)
+DATABASE_LOCK_TIMEOUT = env.int("DATABASE_LOCK_TIMEOUT", default=2_000)
 # A task that met the database gone retries after 1, 2, 4 ... seconds, at most this many, for as
 # long as the outage lasts; such a retry uses up none of the task's own (shop/outbox/tasks.py).
 DATABASE_RETRY_MAX_DELAY = env.float("DATABASE_RETRY_MAX_DELAY", default=30.0)

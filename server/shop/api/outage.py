@@ -4,12 +4,16 @@ A request that meets a database error Django raises for a lost or refused connec
 shutting down, a statement cancelled or a deadlock (`OperationalError`, `InterfaceError`: all of
 them transient) is answered `503 service_unavailable` with `Retry-After`, never a 500. The log
 gets one line when this process first meets the outage and one when it connects again, not a
-traceback per request (`OutageLines` drops the per-request lines in between)."""
+traceback per request (`OutageLines` drops the per-request lines in between). A request that
+waited longer than the web's bounds (shop.core.timeouts: a lock held, a statement too slow) is
+also a 503 with `Retry-After`, logged once per request, with no outage begun: the database is
+there, busy."""
 
 import logging
 import threading
 import time
 
+import psycopg
 from django.conf import settings
 from django.http import HttpResponse
 
@@ -28,8 +32,33 @@ def is_database_error(exc: BaseException | None) -> bool:
     return isinstance(exc, DATABASE_ERRORS)
 
 
+def waited_too_long(exc: BaseException) -> str | None:
+    """ "lock_timeout" or "statement_timeout" when `exc` is PostgreSQL ending a wait this process
+    bounds (shop.core.timeouts): the database is there, busy, and no outage begins."""
+    cause = exc.__cause__
+    if isinstance(cause, psycopg.errors.LockNotAvailable):
+        return "lock_timeout"
+    if isinstance(cause, psycopg.errors.QueryCanceled):
+        return "statement_timeout"
+    return None
+
+
 def database_unavailable(exc: BaseException) -> HttpResponse:
-    """The answer to a request that met `exc`; the first one of an outage logs it."""
+    """The answer to a request that met `exc`; the first one of an outage logs it, and each one
+    that waited too long on a database that is up (a lock held, a slow statement) logs itself."""
+    retry_after = settings.DATABASE_RETRY_AFTER
+    waited = waited_too_long(exc)
+    if waited is not None:
+        logger.warning("event=database_busy reason=%s action=answer_503", waited)
+        return problem_response(
+            status=503,
+            code=ApiErrorCode.SERVICE_UNAVAILABLE,
+            detail=(
+                f"The database is busy ({waited.replace('_', ' ')}): try again in {retry_after}"
+                " seconds. Nothing was changed."
+            ),
+            headers={"Retry-After": str(retry_after)},
+        )
     global _down_since
     with _lock:
         if _down_since is None:
@@ -39,7 +68,6 @@ def database_unavailable(exc: BaseException) -> HttpResponse:
                 type(exc).__name__,
                 str(exc).strip().splitlines()[0] if str(exc).strip() else "",
             )
-    retry_after = settings.DATABASE_RETRY_AFTER
     return problem_response(
         status=503,
         code=ApiErrorCode.SERVICE_UNAVAILABLE,
