@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 from contract_tests.stack import free_port, reachable
 
@@ -137,3 +138,63 @@ class SlowSMTP(socketserver.ThreadingTCPServer):
         super().__init__(("127.0.0.1", 0), Handler)
         self.port = self.server_address[1]
         threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+NGINX_TEMPLATE = Path(__file__).resolve().parents[1] / "docker" / "nginx" / "shop.conf.template"
+
+
+def render_template(text: str, values: dict[str, str]) -> str:
+    """What the nginx image's envsubst does with the template: `${NAME}` of the given names
+    replaced, nginx's own `$variables` left alone."""
+    return re.sub(
+        r"\$\{([A-Z_]+)\}", lambda m: values[m.group(1)] if m.group(1) in values else m.group(0), text
+    )
+
+
+class Nginx(Daemon):
+    """Debian's nginx running the repository's proxy configuration (docker/nginx/), rendered for
+    these upstreams, in a directory of its own (pid, logs, temporary files)."""
+
+    def __init__(self, upstreams: list[str], *, static_root: str, read_timeout: str = "35s") -> None:
+        self.prefix = Path(tempfile.mkdtemp(prefix="shop-nginx-"))
+        port = free_port()
+        site = render_template(
+            NGINX_TEMPLATE.read_text(),
+            {
+                "NGINX_PORT": f"127.0.0.1:{port}",
+                "NGINX_UPSTREAM_SERVERS": " ".join(f"server {upstream};" for upstream in upstreams),
+                "NGINX_STATIC_ROOT": static_root,
+                "NGINX_PROXY_READ_TIMEOUT": read_timeout,
+            },
+        )
+        assert "${" not in site, "a template variable was left unrendered"
+        (self.prefix / "shop.conf").write_text(site)
+        (self.prefix / "nginx.conf").write_text(
+            ""
+            # as root, workers would run as nobody, who cannot read the stack's private directory
+            + ("user root;\n" if os.geteuid() == 0 else "")
+            + f"daemon off;\nworker_processes 1;\npid {self.prefix}/nginx.pid;\n"
+            f"error_log {self.prefix}/error.log warn;\n"
+            "events { worker_connections 2048; }\n"
+            "http {\n"
+            "    default_type application/octet-stream;\n"
+            f"    access_log {self.prefix}/access.log;\n"
+            + "".join(
+                f"    {kind}_temp_path {self.prefix}/{kind};\n"
+                for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+            )
+            + f"    include {self.prefix}/shop.conf;\n"
+            "}\n"
+        )
+        super().__init__(["nginx", "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf")], port)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def start(self) -> None:
+        check = subprocess.run([*self.command, "-t"], capture_output=True, text=True)
+        if check.returncode:
+            raise RuntimeError(f"nginx refused the configuration:\n{check.stderr}")
+        super().start()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.prefix, ignore_errors=True)

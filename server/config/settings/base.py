@@ -205,6 +205,8 @@ AXES_ONLY_ADMIN_SITE = True
 AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# The client's address as the throttles take it (NUM_PROXIES): behind the proxy, not the proxy's.
+AXES_CLIENT_IP_CALLABLE = "shop.accounts.lockout.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 # axes.W002 looks for its middleware by name; ours is that middleware, run for admin requests only

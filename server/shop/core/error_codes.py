@@ -26,3 +26,5 @@ class ApiErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "service_unavailable"
     SERVER_ERROR = "server_error"
     NOT_IMPLEMENTED = "not_implemented"
+    BAD_GATEWAY = "bad_gateway"  # answered by the proxy (docker/nginx/), never by the app
+    GATEWAY_TIMEOUT = "gateway_timeout"  # likewise
