@@ -56,3 +56,20 @@ def test_guesses_at_the_api_lock_the_admin_but_not_the_api(staff_user, anon, set
     assert attempt("right-pass-Qm4").status_code == 429
     right = {"username": "boss", "password": "right-pass-Qm4"}
     assert anon.post("/api/auth/login/", right).status_code == 200
+
+
+def test_behind_the_proxy_the_address_is_the_clients_not_the_proxys(staff_user, make_user, settings):
+    """NUM_PROXIES=1 (compose): every request comes from nginx's address; the client's is the one
+    nginx put in X-Forwarded-For (it overwrites what the client sent)."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    make_user("other", is_staff=True, password="other-pass-Zk8")
+
+    def through_proxy(username: str, client: str):
+        return Client(REMOTE_ADDR="172.28.0.10", HTTP_X_FORWARDED_FOR=client).post(
+            LOGIN, {"username": username, "password": "guess"}
+        )
+
+    statuses = [through_proxy("boss", "203.0.113.7").status_code for _ in range(settings.AXES_FAILURE_LIMIT)]
+    assert statuses[-1] == 429  # that client is locked out ...
+    assert through_proxy("other", "198.51.100.4").status_code == 200  # ... not everyone behind the proxy
+    assert through_proxy("other", "203.0.113.7").status_code == 429  # the address is, for every username
