@@ -4,6 +4,7 @@ server."""
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import glob
 import os
@@ -198,3 +199,50 @@ class Nginx(Daemon):
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.prefix, ignore_errors=True)
+
+
+PGBOUNCER_INI = Path(__file__).resolve().parents[1] / "docker" / "pgbouncer" / "pgbouncer.ini"
+REPO_PGBOUNCER = configparser.ConfigParser()
+REPO_PGBOUNCER.read(PGBOUNCER_INI)
+POOLING = (
+    "pool_mode",
+    "ignore_startup_parameters",
+    "server_reset_query",
+    "server_login_retry",
+    "query_wait_timeout",
+)
+
+
+class PgBouncer(Daemon):
+    """Debian's pgbouncer in transaction-pooling mode, as compose runs it (docker/pgbouncer/),
+    in front of the PostgreSQL at `server` (host:port); any database name is passed through."""
+
+    def __init__(self, server: str = "127.0.0.1:5432", *, pool_size: int = 20) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="shop-pgbouncer-"))
+        host, server_port = server.split(":")
+        port = free_port()
+        (self.dir / "userlist.txt").write_text('"postgres" ""\n')
+        (self.dir / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            f"* = host={host} port={server_port}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {port}\n"
+            f"unix_socket_dir = {self.dir}\n"
+            "auth_type = trust\n"
+            f"auth_file = {self.dir / 'userlist.txt'}\n"
+            # the pooling of the repository's configuration, which compose runs
+            + "".join(f"{key} = {REPO_PGBOUNCER['pgbouncer'][key]}\n" for key in POOLING)
+            + f"default_pool_size = {pool_size}\nmax_client_conn = 500\n"
+            f"logfile = {self.dir / 'pgbouncer.log'}\n"
+        )
+        owner = {"user": "postgres", "group": "postgres"} if os.geteuid() == 0 else {}
+        if owner:  # pgbouncer refuses to run as root
+            shutil.chown(self.dir, "postgres", "postgres")
+            for path in self.dir.iterdir():
+                shutil.chown(path, "postgres", "postgres")
+        super().__init__(["pgbouncer", str(self.dir / "pgbouncer.ini")], port, **owner)
+        self.url = f"postgres://postgres@127.0.0.1:{port}"
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

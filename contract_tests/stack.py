@@ -155,10 +155,12 @@ def live_stack(
     processes: tuple[str, ...] = ("web", "worker"),
     process_env: dict[str, dict[str, str]] | None = None,
     database_admin_url: str | None = None,
+    pooler_url: str | None = None,
 ):
     """Starts the stack; yields a Stack with tokens for admin, alice and bob; stops it. Its
     database is made on the server of `database_admin_url` (default: DATABASE_ADMIN_URL, or the
-    local PostgreSQL)."""
+    local PostgreSQL). With `pooler_url` (a PgBouncer in front of that server), the processes
+    connect through it as compose's do, the migrations directly."""
     run_id = uuid.uuid4().hex[:8]
     database = f"shop_live_{run_id}"
     pg_url = database_admin_url or os.environ.get(
@@ -207,6 +209,9 @@ def live_stack(
         "DJANGO_SUPERUSER_EMAIL": "admin@example.com",
         **(extra_env or {}),
     }
+    migrate_env = dict(env)
+    if pooler_url:
+        env.update(DATABASE_URL=f"{pooler_url}/{database}", DATABASE_POOLER="pgbouncer")
     stack = Stack(
         base_url=f"http://127.0.0.1:{port}",
         env=env,
@@ -217,7 +222,7 @@ def live_stack(
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
     try:
-        _run([str(SERVER / "bin" / "prepare")], env)
+        _run([str(SERVER / "bin" / "prepare")], migrate_env)
         _run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], env)
         for name in processes:
             stack.start(name)

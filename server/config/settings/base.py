@@ -120,6 +120,19 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{REPO_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 # A connection dropped by the server is replaced before the next request instead of failing it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# "pgbouncer": DATABASE_URL is a PgBouncer in transaction-pooling mode (docker/pgbouncer/), which
+# hands each transaction, or each statement outside one, whichever server connection is free:
+# nothing may live in a session. So no server-side cursors (a named cursor outlives its
+# statement) and no prepared statements (psycopg prepares a query run 5 times, on one server);
+# the web's lock and statement bounds come from PgBouncer's `connect_query` instead of a SET
+# (shop/core/timeouts.py). CONN_MAX_AGE stays: the kept connection is to PgBouncer, which is
+# cheap, and PgBouncer keeps the few server connections.
+DATABASE_POOLER = env("DATABASE_POOLER", default="")
+if DATABASE_POOLER == "pgbouncer":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
+elif DATABASE_POOLER:
+    raise ImproperlyConfigured(f'DATABASE_POOLER must be "pgbouncer" or empty, not {DATABASE_POOLER!r}')
 # A request that meets the database gone (refused, lost, shutting down) answers 503 with this
 # Retry-After (seconds), not a 500 (shop/api/outage.py).
 DATABASE_RETRY_AFTER = env.int("DATABASE_RETRY_AFTER", default=5)
