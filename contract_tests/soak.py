@@ -68,13 +68,17 @@ def later_or_same(known: str, shown: str) -> bool:
 
 
 @contextmanager
-def cluster(*, extra_env: dict[str, str] | None = None):
+def cluster(*, extra_env: dict[str, str] | None = None, pooled: bool = False):
     """The live stack on two of everything (see the module's docstring); yields the Stack with
-    `memcached` (both servers), `redis`, `smtp` and `web_names` attached."""
+    `memcached` (both servers), `redis`, `smtp` and `web_names` attached. `pooled`: every
+    process reaches PostgreSQL through PgBouncer (transaction pooling), as compose's do."""
     memcached = [services.memcached(), services.memcached()]
     redis, smtp, postgres = services.redis(), services.SlowSMTP(), services.PostgreSQL()
     for daemon in (*memcached, redis, postgres):
         daemon.start()
+    pooler = services.PgBouncer(f"127.0.0.1:{postgres.port}") if pooled else None
+    if pooler:
+        pooler.start()
     env = {
         "MEMCACHED_LOCATION": ",".join(f"127.0.0.1:{m.port}" for m in memcached),
         "MEMCACHED_DEAD_TIMEOUT": "2",
@@ -103,6 +107,7 @@ def cluster(*, extra_env: dict[str, str] | None = None):
             processes=("web", "web2", "worker", "worker2", "beat"),
             process_env=process_env,
             database_admin_url=f"{postgres.url}/postgres",
+            pooler_url=pooler.url if pooler else None,
         ) as stack:
             stack.memcached, stack.redis, stack.smtp, stack.postgres = memcached, redis, smtp, postgres
             stack.web_names = ("web", "web2")
@@ -111,6 +116,8 @@ def cluster(*, extra_env: dict[str, str] | None = None):
         smtp.shutdown()
         for daemon in (*memcached, redis):
             daemon.stop()
+        if pooler:
+            pooler.remove()
         postgres.remove()
 
 
@@ -730,8 +737,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", default="build/soak/report.md")
+    parser.add_argument("--pooled", action="store_true", help="every process through PgBouncer, as compose's")
     args = parser.parse_args(argv)
-    with cluster() as stack:
+    with cluster(pooled=args.pooled) as stack:
         report = soak(stack, seconds=args.seconds, clients=args.clients, seed=args.seed)
     text = report.table()
     print(text)

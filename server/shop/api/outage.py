@@ -18,7 +18,7 @@ from django.conf import settings
 from django.http import HttpResponse
 
 from shop.core.error_codes import ApiErrorCode
-from shop.core.errors import DATABASE_ERRORS
+from shop.core.errors import database_gone
 
 from .problems import problem_response
 
@@ -29,7 +29,7 @@ _down_since: float | None = None
 
 
 def is_database_error(exc: BaseException | None) -> bool:
-    return isinstance(exc, DATABASE_ERRORS)
+    return database_gone(exc)
 
 
 def waited_too_long(exc: BaseException) -> str | None:

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 from shop.core.error_codes import ApiErrorCode
 
@@ -19,6 +19,22 @@ from shop.core.error_codes import ApiErrorCode
 # transient condition, never the request's fault nor the work's failure. Requests answer 503
 # (shop/api/outage.py); tasks retry without using up their retries (shop/retries.py).
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def database_gone(exc: BaseException | None) -> bool:
+    """Whether `exc` is the database going away: one of DATABASE_ERRORS, or any other database
+    error that left a connection closed. Through PgBouncer, a server connection killed while it
+    committed answers the COMMIT and then the error, and psycopg raises InternalError ("received
+    2 results from command 'COMMIT'") on a connection that is closed by then (seen in the soak
+    through PgBouncer: a 500 where a direct connection gave a 503)."""
+    if isinstance(exc, DATABASE_ERRORS):
+        return True
+    if not isinstance(exc, DatabaseError):
+        return False
+    return any(
+        wrapper.connection is not None and getattr(wrapper.connection, "closed", False)
+        for wrapper in connections.all(initialized_only=True)
+    )
 
 
 class FieldCode(StrEnum):

@@ -183,3 +183,32 @@ def test_a_committed_status_change_is_answered_without_the_database(
     database.up()
     order.refresh_from_db()
     assert order.status == "processing"
+
+
+@pytest.mark.parametrize("closed", [True, False])
+def test_another_database_error_on_a_closed_connection_is_the_database_gone(
+    alice_client, lamp, monkeypatch, closed
+):
+    """Through PgBouncer, a server connection killed as it committed gives psycopg's
+    InternalError ("received 2 results from command 'COMMIT'") on a connection closed by then
+    (contract_tests/test_pgbouncer.py shows it): a 503 like any outage, not a 500. The same
+    error on a connection still open is a bug, and stays a 500."""
+    from django.db import InternalError, connection
+
+    from shop.orders import views
+
+    def committed_into_a_dead_connection(**kwargs):
+        if closed:
+            connection.connection.close()
+        raise InternalError("received 2 results from command 'COMMIT'")
+
+    monkeypatch.setattr(views, "place_order", committed_into_a_dead_connection)
+    alice_client.raise_request_exception = False
+    order = {"items": [{"product": lamp.pk, "quantity": 1}]}
+    response = alice_client.post("/api/orders/", order, format="json")
+    connection.close()  # as Django does at the end of a request whose connection broke
+    if closed:
+        assert_problem(response, 503, "service_unavailable")
+        assert "read it back" in response.json()["detail"]
+    else:
+        assert_problem(response, 500, "server_error")
