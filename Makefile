@@ -93,8 +93,8 @@ contract: install node ## Only the contract tests: live stack, schemathesis, gen
 faults: install ## Only the fault tests (also part of make test): Memcached/Redis/worker/PostgreSQL failures
 	$(BIN)/pytest contract_tests/test_faults.py contract_tests/test_soak.py contract_tests/test_shutdown.py -v
 
-soak: install ## Chaos soak on two of everything (SECONDS=180; POOLED=1: through PgBouncer): faults on a fixed seed, then the invariant table
-	PYTHONPATH=server $(BIN)/python -m contract_tests.soak --seconds $(or $(SECONDS),180) --clients 8 --seed 7 $(if $(POOLED),--pooled)
+soak: install ## Chaos soak on two of everything (SECONDS=180; POOLED=1: through PgBouncer, PROXIED=1: behind nginx): faults on a fixed seed, then the invariant table
+	PYTHONPATH=server $(BIN)/python -m contract_tests.soak --seconds $(or $(SECONDS),180) --clients 8 --seed 7 $(if $(POOLED),--pooled) $(if $(PROXIED),--proxied)
 
 client: install ## Generate the Python client from openapi.yaml into build/client/
 	$(BIN)/openapi-python-client generate --path openapi.yaml --config contract_tests/client-config.yaml \

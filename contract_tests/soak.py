@@ -68,10 +68,12 @@ def later_or_same(known: str, shown: str) -> bool:
 
 
 @contextmanager
-def cluster(*, extra_env: dict[str, str] | None = None, pooled: bool = False):
+def cluster(*, extra_env: dict[str, str] | None = None, pooled: bool = False, proxied: bool = False):
     """The live stack on two of everything (see the module's docstring); yields the Stack with
     `memcached` (both servers), `redis`, `smtp` and `web_names` attached. `pooled`: every
-    process reaches PostgreSQL through PgBouncer (transaction pooling), as compose's do."""
+    process reaches PostgreSQL through PgBouncer (transaction pooling), as compose's do.
+    `proxied`: the clients reach both web processes through nginx (`stack.proxy`, the
+    repository's configuration), as compose's do."""
     memcached = [services.memcached(), services.memcached()]
     redis, smtp, postgres = services.redis(), services.SlowSMTP(), services.PostgreSQL()
     for daemon in (*memcached, redis, postgres):
@@ -111,7 +113,18 @@ def cluster(*, extra_env: dict[str, str] | None = None, pooled: bool = False):
         ) as stack:
             stack.memcached, stack.redis, stack.smtp, stack.postgres = memcached, redis, smtp, postgres
             stack.web_names = ("web", "web2")
-            yield stack
+            stack.proxy = None
+            if proxied:
+                stack.proxy = services.Nginx(
+                    [stack.web_url(name).removeprefix("http://") for name in stack.web_names],
+                    static_root=stack.env["DJANGO_STATIC_ROOT"],
+                )
+                stack.proxy.start()
+            try:
+                yield stack
+            finally:
+                if stack.proxy:
+                    stack.proxy.remove()
     finally:
         smtp.shutdown()
         for daemon in (*memcached, redis):
@@ -135,6 +148,7 @@ class Ledger:
     accepted: dict[int, str] = field(default_factory=dict)  # order id -> user
     keyed: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))  # key -> ids answered
     unknown_outcomes: int = 0  # an unkeyed POST whose answer was lost
+    lost_answers: list[tuple[float, str]] = field(default_factory=list)  # (when, kind)
     keyed_retries: int = 0
     order_log: dict[int, list[tuple[float, float, str]]] = field(default_factory=lambda: defaultdict(list))
     price_log: dict[int, list[tuple[float, float, str]]] = field(default_factory=lambda: defaultdict(list))
@@ -142,6 +156,11 @@ class Ledger:
     stale_within_bound: int = 0
     stale_beyond_bound: list[str] = field(default_factory=list)
     faults: list[tuple[str, float, float]] = field(default_factory=list)
+
+    def lost(self, kind: str) -> None:
+        """A request whose answer never came (reset, timed out, nobody listening)."""
+        with self.lock:
+            self.lost_answers.append((time.monotonic(), kind))
 
     def record(self, kind: str, response: requests.Response) -> None:
         with self.lock:
@@ -181,7 +200,10 @@ class Client:
 
     def __init__(self, stack: Stack, ledger: Ledger, user: str, rng: random.Random) -> None:
         self.stack, self.ledger, self.user, self.rng = stack, ledger, user, rng
-        self.urls = itertools.cycle([stack.web_url(name) for name in stack.web_names])
+        proxy = getattr(stack, "proxy", None)
+        self.urls = itertools.cycle(
+            [proxy.url] if proxy else [stack.web_url(name) for name in stack.web_names]
+        )
         self.session = requests.Session()
         self.headers = stack.auth(user)
 
@@ -197,12 +219,12 @@ class Client:
                 if "refused" in str(exc).lower():
                     time.sleep(0.1)
                     continue
-                return None
+                return self.ledger.lost(kind)
             except requests.Timeout:
-                return None
+                return self.ledger.lost(kind)
             self.ledger.record(kind, response)
             return response
-        return None
+        return self.ledger.lost(kind)
 
 
 def place_order(client: Client, products: list[int]) -> int | None:
@@ -218,6 +240,8 @@ def place_order(client: Client, products: list[int]) -> int | None:
         started = time.monotonic()
         headers = {"Idempotency-Key": key} if key else {}
         response = client.call("POST", "/api/orders/", "place", json=body, headers=headers, timeout=3)
+        if response is not None and response.status_code in (502, 504):  # the proxy lost the answer
+            response = None
         if response is None:
             if not key:
                 with ledger.lock:
@@ -690,6 +714,22 @@ def invariants(
         and not outside_database
         and ledger.unavailable_without_retry_after == 0,
     )
+    if getattr(stack, "proxy", None):
+        kills = [(start, end) for kind, start, end in ledger.faults if kind == "web"]
+
+        def during_a_kill(when: float) -> bool:
+            return any(start <= when <= end for start, end in kills)
+
+        reads_failed = [e for e in ledger.server_errors if e[1].startswith("read_") and during_a_kill(e[0])]
+        reads_lost = [e for e in ledger.lost_answers if e[1].startswith("read_") and during_a_kill(e[0])]
+        orders_502 = [e for e in ledger.server_errors if e[1] == "place" and e[2] in (502, 504)]
+        row(
+            "through the proxy, a web process killed is invisible to reads",
+            f"{len(kills)} kills; reads in their windows: {len(reads_failed)} failed, {len(reads_lost)} "
+            f"without an answer; orders answered 502/504 (the proxy never sends a POST twice; the "
+            f"client retries with its key): {len(orders_502)}",
+            bool(kills) and not reads_failed and not reads_lost,
+        )
     answered = sum(
         any(start <= when <= end for start, end in ledger.database_down) for when in ledger.read_times
     )
@@ -738,8 +778,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", default="build/soak/report.md")
     parser.add_argument("--pooled", action="store_true", help="every process through PgBouncer, as compose's")
+    parser.add_argument("--proxied", action="store_true", help="the clients through nginx, as compose's")
     args = parser.parse_args(argv)
-    with cluster(pooled=args.pooled) as stack:
+    with cluster(pooled=args.pooled, proxied=args.proxied) as stack:
         report = soak(stack, seconds=args.seconds, clients=args.clients, seed=args.seed)
     text = report.table()
     print(text)

@@ -1,7 +1,7 @@
-"""The cluster (two web processes, two workers, two Memcached servers, every process through
-PgBouncer as compose's are) under a short chaos soak, and what must hold across its web
-processes. `make soak` runs the long version (directly, or POOLED=1 through PgBouncer); the
-database faults straight at PostgreSQL are contract_tests/test_database_outage.py's."""
+"""The cluster (two web processes, two workers, two Memcached servers) as compose runs it, the
+clients behind nginx and every process through PgBouncer, under a short chaos soak, and what
+must hold across its web processes. `make soak` runs the long version (directly, or POOLED=1
+PROXIED=1 as here); the database faults straight at PostgreSQL are test_database_outage.py's."""
 
 import threading
 import uuid
@@ -19,7 +19,9 @@ PASSWORD_RATE = 6
 @pytest.fixture(scope="module")
 def nodes():
     require_services()
-    with cluster(extra_env={"THROTTLE_PASSWORD_RATE": f"{PASSWORD_RATE}/min"}, pooled=True) as stack:
+    with cluster(
+        extra_env={"THROTTLE_PASSWORD_RATE": f"{PASSWORD_RATE}/min"}, pooled=True, proxied=True
+    ) as stack:
         yield stack
 
 

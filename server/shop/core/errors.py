@@ -5,6 +5,7 @@ reason; which HTTP status a kind becomes is known only to the API layer (shop/ap
     raise InvalidInput([FieldError("items[0].quantity", FieldCode.MAX_VALUE, "At most 1000 units.")])
 """
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,18 +20,23 @@ from shop.core.error_codes import ApiErrorCode
 # transient condition, never the request's fault nor the work's failure. Requests answer 503
 # (shop/api/outage.py); tasks retry without using up their retries (shop/retries.py).
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+# psycopg's words for a command that got more than its one result (shop.core.errors.database_gone)
+POOLER_INTERJECTION = re.compile(r"received \d+ results from command '[A-Z ]+'")
 
 
 def database_gone(exc: BaseException | None) -> bool:
-    """Whether `exc` is the database going away: one of DATABASE_ERRORS, or any other database
-    error that left a connection closed. Through PgBouncer, a server connection killed while it
-    committed answers the COMMIT and then the error, and psycopg raises InternalError ("received
-    2 results from command 'COMMIT'") on a connection that is closed by then (seen in the soak
-    through PgBouncer: a 500 where a direct connection gave a 503)."""
+    """Whether `exc` is the database going away: one of DATABASE_ERRORS, or another database
+    error that a connection pooler's interjection caused. Through PgBouncer, a server connection
+    killed, or not to be had, as a COMMIT or a BEGIN goes out answers it with the command's
+    result and an error, which psycopg reports as InternalError ("received 2 results from
+    command 'COMMIT'") rather than OperationalError, and the connection is often closed by then
+    (the soak through PgBouncer: 500s where a direct connection gave 503s)."""
     if isinstance(exc, DATABASE_ERRORS):
         return True
     if not isinstance(exc, DatabaseError):
         return False
+    if POOLER_INTERJECTION.match(str(exc)):
+        return True
     return any(
         wrapper.connection is not None and getattr(wrapper.connection, "closed", False)
         for wrapper in connections.all(initialized_only=True)

@@ -185,30 +185,37 @@ def test_a_committed_status_change_is_answered_without_the_database(
     assert order.status == "processing"
 
 
-@pytest.mark.parametrize("closed", [True, False])
-def test_another_database_error_on_a_closed_connection_is_the_database_gone(
-    alice_client, lamp, monkeypatch, closed
+@pytest.mark.parametrize(
+    ("message", "closed", "status"),
+    [
+        ("received 2 results from command 'COMMIT'", True, 503),  # the commit's server killed
+        ("received 2 results from command 'BEGIN'", False, 503),  # no server to be had
+        ("cursor already closed", True, 503),  # any database error that left it closed
+        ("cursor already closed", False, 500),  # the same on a connection still open: a bug
+    ],
+)
+def test_a_poolers_interjection_or_a_closed_connection_is_the_database_gone(
+    alice_client, lamp, monkeypatch, message, closed, status
 ):
-    """Through PgBouncer, a server connection killed as it committed gives psycopg's
-    InternalError ("received 2 results from command 'COMMIT'") on a connection closed by then
-    (contract_tests/test_pgbouncer.py shows it): a 503 like any outage, not a 500. The same
-    error on a connection still open is a bug, and stays a 500."""
+    """Through PgBouncer, a server connection killed, or not to be had, as a COMMIT or a BEGIN
+    goes out answers the command and an error, which psycopg raises as InternalError ("received
+    2 results from command ...", contract_tests/test_pgbouncer.py shows it), often on a
+    connection closed by then: a 503 like any outage (the soak through PgBouncer saw 500s).
+    Another such error on a connection still open is a bug, and stays a 500."""
     from django.db import InternalError, connection
 
     from shop.orders import views
 
-    def committed_into_a_dead_connection(**kwargs):
+    def met_the_pooler(**kwargs):
         if closed:
             connection.connection.close()
-        raise InternalError("received 2 results from command 'COMMIT'")
+        raise InternalError(message)
 
-    monkeypatch.setattr(views, "place_order", committed_into_a_dead_connection)
+    monkeypatch.setattr(views, "place_order", met_the_pooler)
     alice_client.raise_request_exception = False
     order = {"items": [{"product": lamp.pk, "quantity": 1}]}
     response = alice_client.post("/api/orders/", order, format="json")
     connection.close()  # as Django does at the end of a request whose connection broke
-    if closed:
-        assert_problem(response, 503, "service_unavailable")
-        assert "read it back" in response.json()["detail"]
-    else:
-        assert_problem(response, 500, "server_error")
+    body = assert_problem(response, status, "service_unavailable" if status == 503 else "server_error")
+    if status == 503:
+        assert "read it back" in body["detail"]
