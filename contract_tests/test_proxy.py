@@ -20,7 +20,7 @@ import yaml
 from contract_tests import services
 from contract_tests.conftest import require_services
 from contract_tests.stack import live_stack
-from tests.helpers import PROBLEM
+from tests.helpers import assert_problem
 
 NGINX_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -122,20 +122,11 @@ def test_request_ids_are_kept_when_safe_and_made_by_nginx_otherwise(proxy):
     )
 
 
-def assert_proxy_problem(answer: requests.Response, status: int, code: str) -> dict:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["Content-Type"] == PROBLEM
-    body = answer.json()
-    assert body["status"] == status and body["code"] == code and body["type"].endswith(f"/problems/{code}")
-    assert body["request_id"] == answer.headers["X-Request-ID"]
-    return body
-
-
 def test_a_body_over_the_apps_limit_is_refused_by_the_proxy(stack, proxy):
     answer = requests.post(
         proxy.url + "/api/orders/", data=b"x" * (2_621_440 + 1), headers=stack.auth("alice"), timeout=10
     )
-    assert_proxy_problem(answer, 413, "payload_too_large")
+    assert_problem(answer, 413, "payload_too_large")
     within = requests.post(
         proxy.url + "/api/orders/", json={"items": []}, headers=stack.auth("alice"), timeout=10
     )
@@ -187,14 +178,12 @@ def proxy_to(*modes: str, read_timeout: str = "35s"):
 
 def test_a_get_is_tried_on_another_web_process_a_post_never():
     with proxy_to("close", "close") as (nginx, upstreams):
-        body = assert_proxy_problem(
-            requests.get(nginx.url + "/api/products/", timeout=10), 502, "bad_gateway"
-        )
+        body = assert_problem(requests.get(nginx.url + "/api/products/", timeout=10), 502, "bad_gateway")
         assert "Idempotency-Key" in body["detail"]
         assert sum(u.requests for u in upstreams) == 2  # the GET went to both
     with proxy_to("close", "close") as (nginx, upstreams):
         answer = requests.post(nginx.url + "/api/orders/", json={"items": []}, timeout=10)
-        assert_proxy_problem(answer, 502, "bad_gateway")
+        assert_problem(answer, 502, "bad_gateway")
         assert answer.headers["Retry-After"] == "2"
         assert sum(u.requests for u in upstreams) == 1  # never sent twice
 
@@ -203,11 +192,11 @@ def test_nobody_listening_is_a_502_and_no_answer_in_time_a_504():
     refused = services.Nginx(["127.0.0.1:1"], static_root="/nonexistent")
     refused.start()
     try:
-        assert_proxy_problem(requests.get(refused.url + "/healthz", timeout=10), 502, "bad_gateway")
+        assert_problem(requests.get(refused.url + "/healthz", timeout=10), 502, "bad_gateway")
     finally:
         refused.remove()
     with proxy_to("hang", read_timeout="1s") as (nginx, upstreams):
-        assert_proxy_problem(requests.get(nginx.url + "/api/products/", timeout=10), 504, "gateway_timeout")
+        assert_problem(requests.get(nginx.url + "/api/products/", timeout=10), 504, "gateway_timeout")
         assert upstreams[0].requests == 1  # a request that reached a web process is not sent again
 
 

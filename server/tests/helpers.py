@@ -25,7 +25,7 @@ def assert_problem(response, status: int, code: str) -> dict:
     body = response.json()
     assert body["status"] == status
     assert body["code"] == code
-    assert body["type"].endswith("/" + code)
+    assert body["type"].endswith("/problems/" + code)
     assert body["title"]
     assert body["request_id"] == response.headers["X-Request-ID"]
     return body

@@ -13,7 +13,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from shop.core import errors as domain
 from shop.core.error_codes import ApiErrorCode
 
-from .outage import database_unavailable, is_database_error
+from .outage import database_unavailable
 from .problems import problem_response, validation_problem
 
 # The one mapping from a kind of domain error to an HTTP status. Subclasses first.
@@ -96,7 +96,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRe
         )
     if isinstance(exc, DjangoValidationError):
         return validation_problem(domain.django_field_errors(exc))
-    if is_database_error(exc):
+    if domain.database_gone(exc):
         return database_unavailable(exc)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()

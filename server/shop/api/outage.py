@@ -18,7 +18,6 @@ from django.conf import settings
 from django.http import HttpResponse
 
 from shop.core.error_codes import ApiErrorCode
-from shop.core.errors import database_gone
 
 from .problems import problem_response
 
@@ -26,10 +25,6 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _down_since: float | None = None
-
-
-def is_database_error(exc: BaseException | None) -> bool:
-    return database_gone(exc)
 
 
 def waited_too_long(exc: BaseException) -> str | None:

@@ -12,8 +12,9 @@ from django.urls import reverse
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from shop.core.error_codes import ApiErrorCode
+from shop.core.errors import database_gone
 
-from .outage import database_unavailable, is_database_error
+from .outage import database_unavailable
 from .problems import problem_response, problem_title
 from .spec import HTTP_METHODS, spec_bytes, spec_document
 
@@ -138,7 +139,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """Django's 500 handler, for what no view handled; the database's absence is a 503 here too
     (met in a middleware or a page outside the API)."""
     exc = sys.exc_info()[1]
-    if is_database_error(exc):
+    if database_gone(exc):
         return database_unavailable(exc)
     return problem_response(
         status=500, code=ApiErrorCode.SERVER_ERROR, detail="An unexpected error occurred; it has been logged."
