@@ -13,6 +13,7 @@ import shutil
 import signal
 import socketserver
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -86,6 +87,29 @@ def redis() -> Daemon:
     return Daemon(
         ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"], port
     )
+
+
+class S3Emulator(Daemon):
+    """moto's S3 API server, an emulator of Amazon S3 (not S3 itself), in a process of its own
+    (its state is in memory: it lives as long as the process). `pause()` stops the process
+    (SIGSTOP): the port still takes connections and nothing answers them, as with a store behind
+    a network that drops its packets; `resume()` lets it go on with what it held."""
+
+    def __init__(self) -> None:
+        port = free_port()
+        super().__init__([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def pause(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.resume()  # a stopped process would not act on SIGTERM
+        super().stop()
 
 
 class SlowSMTP(socketserver.ThreadingTCPServer):

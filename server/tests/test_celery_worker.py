@@ -11,8 +11,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from shop.invoices.models import Invoice
-from shop.invoices.services import invoice_path
+from shop.invoices.models import Invoice, invoice_storage
+from shop.invoices.services import invoice_name
 from shop.outbox.models import Entry
 from tests.helpers import wait_for
 
@@ -80,7 +80,8 @@ def test_a_real_worker_makes_the_invoice_and_sends_the_email(worker, client_for,
     )
     assert Entry.objects.get(kind="invoice", object_id=order_id).status == "done"
     assert Invoice.objects.filter(order_id=order_id).exists()
-    assert invoice_path(order_id).read_bytes().startswith(b"%PDF")
+    with invoice_storage().open(invoice_name(order_id)) as file:
+        assert file.read().startswith(b"%PDF")
     (message,) = list(mail_dir.iterdir())
     assert "invoice-order-" in message.read_text()
     text = log.read_text()

@@ -123,3 +123,32 @@ def test_the_cors_middleware_runs_only_where_origins_are_allowed(origins, instal
     result = run_manage("shell", "-c", check, **environment)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(installed)
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({}, "AtomicFileSystemStorage"),
+        (
+            {
+                "INVOICE_STORAGE_BUCKET": "acme-invoices",
+                "INVOICE_STORAGE_ENDPOINT_URL": "https://minio.internal:9000",
+                "INVOICE_STORAGE_REGION": "eu-central-1",
+                "INVOICE_STORAGE_TIMEOUT": "3",
+                "INVOICE_STORAGE_ADDRESSING_STYLE": "path",
+            },
+            "S3Storage acme-invoices https://minio.internal:9000 eu-central-1 3.0 3.0 2 path True None",
+        ),
+    ],
+)
+def test_invoices_go_to_the_bucket_that_is_named(variables, expected):
+    """Without INVOICE_STORAGE_BUCKET, the files under MEDIA_ROOT; with it, that bucket, bounded waits."""
+    show = (
+        "from django.core.files.storage import storages; s = storages['invoices'];"
+        " c = getattr(s, 'client_config', 0); print(type(s).__name__, *([s.bucket_name, s.endpoint_url,"
+        " s.region_name, c.connect_timeout, c.read_timeout, c.retries['max_attempts'],"
+        " c.s3['addressing_style'], s.file_overwrite, s.default_acl] if c else []))"
+    )
+    result = run_manage("shell", "-c", show, **REQUIRED, **variables)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected

@@ -136,6 +136,8 @@ elif DATABASE_POOLER:
 # A request that meets the database gone (refused, lost, shutting down) answers 503 with this
 # Retry-After (seconds), not a 500 (shop/api/outage.py).
 DATABASE_RETRY_AFTER = env.int("DATABASE_RETRY_AFTER", default=5)
+# The Retry-After of a 503 for a file store (the invoices') that does not answer.
+STORAGE_RETRY_AFTER = env.int("STORAGE_RETRY_AFTER", default=10)
 # How long a web request's statement may run, and wait for a lock, in milliseconds (0: no bound),
 # before it answers 503 with Retry-After: well inside the web's timeout (WEB_TIMEOUT, 30 s) and
 # the proxy's. The lock bound is short: a request queued behind a held lock keeps a thread that
@@ -243,7 +245,25 @@ MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", default=str(REPO_DIR / "build" / "med
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Invoices (shop/invoices/services.py): under MEDIA_ROOT, a volume every process shares, unless
+    # INVOICE_STORAGE_BUCKET names an S3-compatible bucket (below), which every replica reads.
+    "invoices": {"BACKEND": "shop.core.storage.AtomicFileSystemStorage"},  # location: MEDIA_ROOT
 }
+# S3-compatible object storage for invoices (django-storages): the bucket, and for a store that is
+# not AWS its endpoint (https://minio.internal:9000, https://s3.eu-central-003.backblazeb2.com).
+# Credentials come from boto3's own chain: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a web
+# identity or an instance profile. The bucket stays private: the API streams each invoice to its
+# owner (GET /api/orders/{id}/report/), no URL of the bucket is ever given out.
+if INVOICE_STORAGE_BUCKET := env("INVOICE_STORAGE_BUCKET", default=""):
+    from shop.core.storage import s3_storage
+
+    STORAGES["invoices"] = s3_storage(
+        bucket=INVOICE_STORAGE_BUCKET,
+        endpoint_url=env("INVOICE_STORAGE_ENDPOINT_URL", default=""),
+        region=env("INVOICE_STORAGE_REGION", default=""),
+        timeout=env.float("INVOICE_STORAGE_TIMEOUT", default=5.0),
+        addressing_style=env("INVOICE_STORAGE_ADDRESSING_STYLE", default="auto"),
+    )
 
 # --- API ------------------------------------------------------------------------------------------
 OPENAPI_SPEC_PATH = Path(env("OPENAPI_SPEC_PATH", default=str(REPO_DIR / "openapi.yaml")))
@@ -485,7 +505,7 @@ SHOP_ADDRESS = env.str("SHOP_ADDRESS", default="1 Example Street\n10115 Berlin\n
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="EUR")
 if not re.fullmatch(r"[A-Z]{3}", SHOP_CURRENCY):
     raise ImproperlyConfigured(f"SHOP_CURRENCY must be an ISO 4217 code such as EUR, not {SHOP_CURRENCY!r}.")
-INVOICE_DIR = env("INVOICE_DIR", default="invoices")  # relative to MEDIA_ROOT
+INVOICE_DIR = env("INVOICE_DIR", default="invoices")  # the invoices' folder (key prefix) in their storage
 # EMAIL_URL: consolemail:// (default), filemail:///path, smtp+tls://user:pass@host:587, ...
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 if EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 - set above

@@ -25,6 +25,7 @@ DOMAIN_STATUSES: list[tuple[type[domain.DomainError], int]] = [
     (domain.Unauthenticated, 401),
     (domain.PreconditionFailed, 412),
     (domain.PreconditionRequired, 428),
+    (domain.Unavailable, 503),
     (domain.DomainError, 400),
 ]
 

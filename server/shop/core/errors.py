@@ -145,6 +145,15 @@ class PreconditionRequired(DomainError):
         super().__init__(detail, code=ApiErrorCode.PRECONDITION_REQUIRED)
 
 
+class Unavailable(DomainError):
+    """A service the request needs is not answering; the client may try again after `retry_after`
+    seconds (the API answers 503 with `Retry-After`)."""
+
+    def __init__(self, detail: str, *, code: StrEnum, retry_after: int) -> None:
+        super().__init__(detail, code=code)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 def invalid_fields_detail(count: int) -> str:
     return f"The request has {count} invalid field(s)."
 

@@ -1,13 +1,11 @@
 """Writing and reading invoice files: the outbox's `invoice` kind (registered in apps.py)."""
 
 import logging
-import os
-import tempfile
 import time
 from functools import partial
-from pathlib import Path
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,30 +14,23 @@ from shop.orders.models import Order
 from shop.outbox.kinds import Outcome
 from shop.outbox.models import Entry, EntryStatus
 
-from .models import Invoice
+from .models import Invoice, invoice_storage
 from .pdf import render_invoice
 
 logger = logging.getLogger(__name__)
 
 
-def invoice_path(order_id: int) -> Path:
-    """The stable file name of an order's invoice: re-generating rewrites it, never adds one."""
-    return Path(settings.MEDIA_ROOT) / settings.INVOICE_DIR / f"order-{order_id}.pdf"
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        tmp.write(content)
-    os.chmod(tmp.name, 0o644)  # mkstemp makes it 0600; the web may run as another user than the worker
-    os.replace(tmp.name, path)  # readers see the old file or the new one, never half of one
+def invoice_name(order_id: int) -> str:
+    """The stable name of an order's invoice in its storage: re-generating replaces it, never adds one."""
+    return f"{settings.INVOICE_DIR}/order-{order_id}.pdf"
 
 
 def generate_invoice(entry: Entry) -> Outcome:
     """Writes the PDF of the order `entry.object_id` and records its invoice with the outcome.
-    Safe to run again: the file has a stable name and is replaced atomically. Any error is a
-    failed attempt (the outbox retries it, then gives up; the confirmation e-mail that waits for
-    the invoice then goes out without the attachment)."""
+    Safe to run again: the file has a stable name and is replaced atomically. The invoice is
+    recorded (and shown as ready) only in the commit after its file is stored. Any error, a store
+    that does not answer among them, is a failed attempt (the outbox retries it, then gives up;
+    the confirmation e-mail that waits for the invoice then goes out without the attachment)."""
     order = (
         Order.objects.select_related("user", "shipping_address", "billing_address")
         .prefetch_related("items")
@@ -48,19 +39,18 @@ def generate_invoice(entry: Entry) -> Outcome:
     )
     if order is None:
         return Outcome(EntryStatus.SKIPPED, "the order no longer exists")
-    path = invoice_path(order.pk)
     started = time.perf_counter()
     pdf = render_invoice(order)
     rendered = time.perf_counter()
-    _write_atomically(path, pdf)
+    name = invoice_storage().save(invoice_name(order.pk), ContentFile(pdf))
     logger.info(
-        "event=invoice_rendered order_id=%s render_ms=%.1f write_ms=%.1f bytes=%d",
+        "event=invoice_rendered order_id=%s render_ms=%.1f store_ms=%.1f bytes=%d",
         order.pk,
         (rendered - started) * 1000,
         (time.perf_counter() - rendered) * 1000,
         len(pdf),
     )
-    return Outcome(record=partial(_record, order.pk, str(path.relative_to(settings.MEDIA_ROOT))))
+    return Outcome(record=partial(_record, order.pk, name))
 
 
 def _record(order_id: int, file: str) -> None:
@@ -71,9 +61,3 @@ def _record(order_id: int, file: str) -> None:
         [invoice], update_conflicts=True, unique_fields=["order"], update_fields=["file", "generated_at"]
     )
     transaction.on_commit(partial(invalidate_order_detail, order_id))
-
-
-def ready_invoice_file(*, order: Order) -> Path | None:
-    """The invoice file of the order if it has been written and is on disk."""
-    invoice = getattr(order, "invoice", None)
-    return None if invoice is None else invoice.stored_file()

@@ -3,9 +3,9 @@ run after the order's invoice entry is settled, so the PDF is attached when ther
 
 import logging
 import time
-from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
 from django.core.mail import EmailMessage
 
 from shop.orders.models import Order, OrderStatus
@@ -21,7 +21,7 @@ def _ships_to(order: Order) -> str:
     return "\nIt will ship to:\n\n" + "".join(f"    {line}\n" for line in order.shipping_address.lines())
 
 
-def _confirmation(order: Order, invoice: Path | None) -> EmailMessage:
+def _confirmation(order: Order, invoice: File | None) -> EmailMessage:
     about_invoice = (
         "The invoice is attached."
         if invoice is not None
@@ -39,7 +39,8 @@ def _confirmation(order: Order, invoice: Path | None) -> EmailMessage:
         to=[order.user.email],
     )
     if invoice is not None:
-        message.attach(f"invoice-order-{order.pk}.pdf", invoice.read_bytes(), "application/pdf")
+        with invoice:
+            message.attach(f"invoice-order-{order.pk}.pdf", invoice.read(), "application/pdf")
     return message
 
 
@@ -57,8 +58,9 @@ def send_order_confirmation(entry: Entry) -> Outcome:
     if order.status == OrderStatus.CANCELLED:
         logger.info("event=email_skipped order_id=%s reason=order_cancelled", order.pk)
         return Outcome(EntryStatus.SKIPPED, "skipped: the order was cancelled first")
+    # A store that does not answer fails the attempt (retried): the invoice is there, only unread.
     invoice = getattr(order, "invoice", None)
-    message = _confirmation(order, invoice.stored_file() if invoice is not None else None)
+    message = _confirmation(order, invoice.open_file() if invoice is not None else None)
     started = time.perf_counter()
     message.send()
     logger.info(
