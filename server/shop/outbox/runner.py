@@ -4,7 +4,7 @@ import logging
 import random
 import time
 
-from shop.core.errors import DATABASE_ERRORS
+from shop.core.errors import database_gone
 
 from . import kinds
 from .claims import claim, settle
@@ -49,9 +49,9 @@ def _attempt(entry: Entry) -> str:
     kind = kinds.get(entry.kind)
     try:
         outcome = kind.run(entry)
-    except DATABASE_ERRORS:
-        raise
     except Exception as exc:
+        if database_gone(exc):  # not the work's failure: the task waits for the database
+            raise
         error = str(exc) if isinstance(exc, TryAgain) else f"{type(exc).__name__}: {exc}"
         record = exc.record if isinstance(exc, TryAgain) else None
         if entry.attempts >= kind.max_attempts:  # that was the last one

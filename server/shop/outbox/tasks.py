@@ -2,9 +2,9 @@
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
-from shop.core.errors import DATABASE_ERRORS
+from shop.core.errors import database_gone
 
 
 class EntryTask(Task):
@@ -13,7 +13,7 @@ class EntryTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         """An error outside the attempt itself (a kind that is not registered, a bug in the
         claim): written on the entry, which stays pending; the sweeper publishes it again."""
-        if isinstance(exc, DATABASE_ERRORS):
+        if database_gone(exc):
             return  # nothing could be recorded, the entry stays pending: the sweeper publishes it again
         from .models import Entry, EntryStatus
 
@@ -39,11 +39,14 @@ def run_entry_task(self, *, entry_id: int, kind: str = "", object_id: int | None
         raise self.retry(exc=exc, countdown=exc.seconds + 1) from exc
     except RetryLater as exc:
         raise self.retry(exc=exc.__cause__ or exc, countdown=exc.countdown) from exc
-    except DATABASE_ERRORS as exc:
-        # The database went away (refused, lost, restarting): not a failure of the work. The
-        # broken connection is dropped and the task comes back after a backoff capped at
-        # DATABASE_RETRY_MAX_DELAY, for as long as it takes; the entry stays as the last commit
-        # left it (pending, or claimed until its lease ends).
+    except DatabaseError as exc:
+        if not database_gone(exc):
+            raise
+        # The database went away (refused, lost, restarting; through a pooler, a COMMIT whose
+        # server connection was killed): not a failure of the work. The broken connection is
+        # dropped and the task comes back after a backoff capped at DATABASE_RETRY_MAX_DELAY,
+        # for as long as it takes; the entry stays as the last commit left it (pending, or
+        # claimed until its lease ends).
         if self.request.is_eager:
             raise
         close_old_connections()

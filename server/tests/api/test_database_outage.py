@@ -2,10 +2,11 @@
 starts and one when it ends, cached reads answered without it, and background work that retries
 instead of failing."""
 
+import dataclasses
 import logging
 
 import pytest
-from django.db import OperationalError, connections
+from django.db import InternalError, OperationalError, connections
 from django.test import Client
 
 from shop.api import outage
@@ -120,8 +121,17 @@ class _Request:
     retries = 0
 
 
+# The database gone, as a task meets it: directly, and through PgBouncer (a COMMIT whose server
+# connection was killed: psycopg's InternalError, shop.core.errors.database_gone).
+GONE = [
+    lambda: OperationalError("terminating connection due to administrator command"),
+    lambda: InternalError("received 2 results from command 'COMMIT'"),
+]
+
+
+@pytest.mark.parametrize("error", GONE, ids=["direct", "pooler"])
 def test_a_task_that_meets_the_database_gone_retries_without_using_up_its_budget(
-    place, alice, lamp, monkeypatch, settings
+    place, alice, lamp, monkeypatch, settings, error
 ):
     order = place(alice, (lamp, 1))
     retried = {}
@@ -131,7 +141,7 @@ def test_a_task_that_meets_the_database_gone_retries_without_using_up_its_budget
         return RuntimeError("retry")
 
     def gone(entry_id):
-        raise OperationalError("terminating connection due to administrator command")
+        raise error()
 
     task = run_entry_task
     monkeypatch.setattr(task, "retry", retry)
@@ -140,19 +150,39 @@ def test_a_task_that_meets_the_database_gone_retries_without_using_up_its_budget
     attempts_before = work(order, "invoice").attempts
     with pytest.raises(RuntimeError, match="retry"):
         task.run(entry_id=work(order, "invoice").pk)
-    assert isinstance(retried["exc"], OperationalError)
+    assert type(retried["exc"]) is type(error())
     assert task.max_retries is None  # the entry bounds the attempts, and this one used none
     assert 0 < retried["countdown"] <= settings.DATABASE_RETRY_MAX_DELAY
     assert work(order, "invoice").attempts == attempts_before
 
 
-def test_a_database_error_never_marks_the_work_failed(place, alice, lamp):
+@pytest.mark.parametrize("error", GONE, ids=["direct", "pooler"])
+def test_the_database_gone_inside_an_attempt_is_not_the_works_failure(place, alice, lamp, monkeypatch, error):
+    """The attempt's database error goes up to the task (which waits for the database), and is
+    not written on the entry as the work's failure nor counted toward giving up."""
+    from shop.outbox import kinds
+    from shop.outbox.runner import run
+
+    order = place(alice, (lamp, 1))
+    entry = work(order, "invoice")
+    Entry.objects.filter(pk=entry.pk).update(status="pending", error="", attempts=0, claimed_until=None)
+
+    def gone(entry):
+        raise error()
+
+    monkeypatch.setitem(kinds._kinds, "invoice", dataclasses.replace(kinds.get("invoice"), run=gone))
+    with pytest.raises(type(error())):
+        run(entry.pk)
+    after = work(order, "invoice")
+    assert (after.status, after.error, after.attempts) == ("pending", "", 1)  # its claim lapses, no more
+
+
+@pytest.mark.parametrize("error", GONE, ids=["direct", "pooler"])
+def test_a_database_error_never_marks_the_work_failed(place, alice, lamp, error):
     order = place(alice, (lamp, 1))
     entry = work(order, "invoice")
     Entry.objects.filter(pk=entry.pk).update(status="pending", error="")
-    run_entry_task.on_failure(
-        OperationalError("the database system is starting up"), "id", (), {"entry_id": entry.pk}, None
-    )
+    run_entry_task.on_failure(error(), "id", (), {"entry_id": entry.pk}, None)
     assert (work(order, "invoice").status, work(order, "invoice").error) == ("pending", "")
     run_entry_task.on_failure(LookupError("no outbox kind 'gone'"), "id", (), {"entry_id": entry.pk}, None)
     assert Entry.objects.get(pk=entry.pk).error == "LookupError: no outbox kind 'gone'"
@@ -202,7 +232,7 @@ def test_a_poolers_interjection_or_a_closed_connection_is_the_database_gone(
     2 results from command ...", contract_tests/test_pgbouncer.py shows it), often on a
     connection closed by then: a 503 like any outage (the soak through PgBouncer saw 500s).
     Another such error on a connection still open is a bug, and stays a 500."""
-    from django.db import InternalError, connection
+    from django.db import connection
 
     from shop.orders import views
 
