@@ -19,7 +19,7 @@ PORT ?= 8000
 .DEFAULT_GOAL := help
 COMPOSE ?= docker compose -p shop -f docker/compose.yaml --env-file docker/.env
 
-.PHONY: help install node lock run migrate demo demo-ui storefront test check contract faults soak client client-ts mock docs bench bench-admin bench-instructions lint fmt spec-lint contract-gate worker beat up down logs clean
+.PHONY: help install node deploy-tools k8s-check lock run migrate demo demo-ui storefront test check contract faults soak client client-ts mock docs bench bench-admin bench-instructions lint fmt spec-lint contract-gate worker beat up down logs clean
 
 help: ## List every target with its description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,12 +48,28 @@ $(NODE_DIR)/node_modules/.installed: $(NODE_DIR)/package.json $(NODE_DIR)/packag
 
 node: $(NODE_DIR)/node_modules/.installed ## Install the contract's Node tools (npm ci in contract_tests/)
 
-lock: | $(BIN)/python ## Pin every dependency with its hashes (requirements*.lock) from pyproject.toml, for 3.11-3.13
+# The Kubernetes manifests' validators (kubernetes-validate, checkov, yamllint), in a virtualenv of
+# their own: checkov pins many packages, which stay out of the app's.
+DEPLOY_VENV := .venv-deploy
+
+$(DEPLOY_VENV)/.installed: deploy/requirements.lock | $(BIN)/python
+	$(BIN)/python -m venv --clear $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install --quiet --require-hashes -r deploy/requirements.lock
+	@touch $@
+
+deploy-tools: $(DEPLOY_VENV)/.installed ## Install the Kubernetes manifests' validators (.venv-deploy, from deploy/requirements.lock)
+
+k8s-check: install deploy-tools ## Validate deploy/kubernetes offline: yamllint, kubernetes-validate --strict, checkov, env parity
+	$(BIN)/pytest server/tests/test_kubernetes.py -q
+
+lock: | $(BIN)/python ## Pin every dependency with its hashes (requirements*.lock, deploy/requirements.lock), for 3.11-3.13
 	$(BIN)/python -m pip install --quiet 'uv>=0.5'
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet \
 		-o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes --quiet \
 		-o requirements-dev.lock
+	$(BIN)/uv pip compile deploy/requirements.in --universal --python-version 3.11 --generate-hashes --quiet \
+		-o deploy/requirements.lock
 
 install: ## Create the virtualenv (again, if its Python is not the one wanted) and install the project
 	@if [ -n "$(PYTHON_GIVEN)" ] || [ ! -e $(BIN)/python ]; then \
@@ -79,10 +95,10 @@ worker: migrate ## Start a Celery worker (server/bin/worker, as in Docker); need
 beat: install ## Start Celery beat, which runs the outbox sweeper every minute (server/bin/beat)
 	PYTHON=$(abspath $(BIN)/python) server/bin/beat
 
-test: install node ## Run the whole suite with coverage (>= 90%); real services when reachable
+test: install node deploy-tools ## Run the whole suite with coverage (>= 90%); real services when reachable
 	$(BIN)/pytest --cov --cov-report=term
 
-check: install ## The inner loop (about 2 min): ruff, and every test but the live stack's (-m "not live"); no Node
+check: install deploy-tools ## The inner loop (about 2 min): ruff, and every test but the live stack's (-m "not live"); no Node
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -m "not live" -q
@@ -158,4 +174,4 @@ logs: ## Follow the logs of the Docker Compose stack
 	$(COMPOSE) logs -f --tail=100
 
 clean: ## Remove the virtualenv, build output and the local SQLite database
-	rm -rf $(VENV) build db.sqlite3 .coverage .pytest_cache .ruff_cache .schemathesis server/*.egg-info $(NODE_DIR)/node_modules $(NODE_DIR)/typescript/dist
+	rm -rf $(VENV) $(DEPLOY_VENV) build db.sqlite3 .coverage .pytest_cache .ruff_cache .schemathesis server/*.egg-info $(NODE_DIR)/node_modules $(NODE_DIR)/typescript/dist

@@ -28,6 +28,14 @@ def _pins(lock: str) -> dict[str, str]:
             "requirements-dev.lock",
             PYPROJECT["project"]["dependencies"] + PYPROJECT["project"]["optional-dependencies"]["dev"],
         ),
+        (
+            "deploy/requirements.lock",
+            [
+                line
+                for line in (REPO / "deploy" / "requirements.in").read_text().splitlines()
+                if line.strip() and not line.startswith("#")
+            ],
+        ),
     ],
 )
 def test_every_dependency_is_pinned_with_hashes(lock, requirements):
