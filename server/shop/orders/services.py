@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from shop.accounts.models import User
@@ -90,9 +91,14 @@ def place_order(
     shipping_address: dict | None = None,
     billing_address: dict | None = None,
 ) -> tuple[Order, bool]:
-    """Places an order atomically: locks the products in primary-key order, checks and decrements
-    stock under the lock, copies names and prices into the lines and computes the total. Each
-    address (written out, or `{"saved_address": id}` of the user's) is copied into the order.
+    """Places an order atomically: reads the products, copies names and prices into the lines and
+    computes the total, writes the order's rows, and takes the stock last, one conditional
+    decrement per product in primary-key order (`take_stock`): a product's row is locked only
+    from its decrement to the commit, so buyers of one product queue for that short stretch
+    rather than for the whole transaction (a flash sale), and two orders over the same products
+    lock them in the same order (no deadlock). The lines keep the prices read as the order is
+    placed: a price that staff change meanwhile applies from the next order. Each address
+    (written out, or `{"saved_address": id}` of the user's) is copied into the order.
 
     Returns (order, created). With an `idempotency_key` already used by this user for the same
     items and addresses, returns the original order and created=False; otherwise, raises 422.
@@ -118,35 +124,21 @@ def place_order(
     shipping = address_copy(user=user, given=shipping_address, field="shipping_address")
     billing = address_copy(user=user, given=billing_address, field="billing_address")
 
-    products = {product.pk: product for product in products_for_update(line.product_id for line in lines)}
-    unknown = [
-        line for line in lines if line.product_id not in products or not products[line.product_id].is_active
-    ]
-    if unknown:
-        raise InvalidInput(
-            FieldError.at(
-                f"items[{line.index}].product", FieldCode.DOES_NOT_EXIST, f"No product {line.product_id}."
-            )
-            for line in unknown
-        )
+    products = {
+        product.pk: product for product in Product.objects.filter(pk__in=[line.product_id for line in lines])
+    }
+    _refuse_unknown(
+        [line for line in lines if line.product_id not in products or not products[line.product_id].is_active]
+    )
 
-    short = [line for line in lines if products[line.product_id].stock < line.quantity]
-    if short:
-        raise DomainError(
-            f"Not enough stock for {len(short)} line(s).",
-            code=OrderErrorCode.INSUFFICIENT_STOCK,
-            errors=[_insufficient_stock(line, products[line.product_id].stock) for line in short],
-        )
+    # Refused before anything is written when the stock read is already short; take_stock()
+    # checks again, exactly, under the row lock.
+    _refuse_short(lines, {pk: product.stock for pk, product in products.items()})
 
     total = sum((products[line.product_id].price * line.quantity for line in lines), Decimal("0")).quantize(
         CENT
     )
     validate_order_total(total)
-
-    for line in lines:
-        products[line.product_id].stock -= line.quantity
-    Product.objects.bulk_update(products.values(), ["stock"])
-    stock_changed.send(sender=__name__, product_ids=list(products))
 
     with while_creating():  # nothing of a new order is cached: no invalidation to send
         copies = {
@@ -183,8 +175,51 @@ def place_order(
             key_record.save(update_fields=["order"])
         invoice = owe(OrderWork.INVOICE, order.pk)
         publish_on_commit(invoice, owe(OrderWork.ORDER_CONFIRMATION, order.pk, after=invoice))
+    take_stock(lines)  # last: each product's row is locked from its decrement to the commit only
+    stock_changed.send(sender=__name__, product_ids=list(products))
     with_details_written(order, items=items, status_changes=[created], shipping_address_changes=[])
     return order, True
+
+
+def _refuse_unknown(unknown: list[OrderLine]) -> None:
+    if unknown:
+        raise InvalidInput(
+            FieldError.at(
+                f"items[{line.index}].product", FieldCode.DOES_NOT_EXIST, f"No product {line.product_id}."
+            )
+            for line in unknown
+        )
+
+
+def _refuse_short(lines: list[OrderLine], stock: dict[int, int]) -> None:
+    short = [line for line in lines if stock[line.product_id] < line.quantity]
+    if short:
+        raise DomainError(
+            f"Not enough stock for {len(short)} line(s).",
+            code=OrderErrorCode.INSUFFICIENT_STOCK,
+            errors=[_insufficient_stock(line, stock[line.product_id]) for line in short],
+        )
+
+
+def take_stock(lines: list[OrderLine]) -> None:
+    """Takes each line's quantity from its product's stock, in primary-key order, each with one
+    `UPDATE ... SET stock = stock - n WHERE stock >= n AND is_active`: the decrement sees the
+    stock as the last commit left it and locks the row until this transaction ends, so no two
+    orders can sell the same unit. A line it cannot take (sold out meanwhile, or the product
+    retired) refuses the order, and the transaction rolls back with what it wrote."""
+    for line in sorted(lines, key=lambda line: line.product_id):
+        taken = Product.objects.filter(pk=line.product_id, is_active=True, stock__gte=line.quantity).update(
+            stock=F("stock") - line.quantity
+        )
+        if not taken:
+            now = (
+                Product.objects.filter(pk=line.product_id, is_active=True)
+                .values_list("stock", flat=True)
+                .first()
+            )
+            if now is None:
+                _refuse_unknown([line])
+            _refuse_short([line], {line.product_id: now})
 
 
 def idempotency_cutoff():

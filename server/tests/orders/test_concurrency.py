@@ -33,6 +33,52 @@ def test_24_buyers_race_for_the_last_10_units(make_user, make_product):
     assert OrderItem.objects.filter(product=product).count() == 10
 
 
+@pytest.mark.parametrize(
+    ("meanwhile", "code"),
+    [
+        ("UPDATE catalog_product SET stock = 1 WHERE id = %s", "insufficient_stock"),
+        ("UPDATE catalog_product SET is_active = false WHERE id = %s", "validation_error"),
+    ],
+    ids=["sold-out", "retired"],
+)
+def test_stock_gone_between_the_read_and_the_decrement_refuses_the_whole_order(
+    make_user, make_product, monkeypatch, meanwhile, code
+):
+    """The stock is read without a lock and taken last: another transaction that sells the units
+    (or retires the product) in between, and commits, wins; this order is refused and nothing of
+    it stays (no order, line, status change or outbox entry)."""
+    import psycopg
+    from django.db import connection
+
+    from shop.orders import services
+    from shop.outbox.models import Entry
+
+    product = make_product("Contested", price="5.00", stock=3)
+    buyer = make_user("late")
+    checked = services.validate_order_total
+
+    def and_meanwhile(total):
+        checked(total)
+        settings = connection.settings_dict
+        with psycopg.connect(
+            host=settings["HOST"],
+            port=settings["PORT"],
+            user=settings["USER"],
+            password=settings["PASSWORD"] or None,
+            dbname=settings["NAME"],
+        ) as other:  # another session, which commits at once: this one holds no lock yet
+            other.execute("SET LOCAL lock_timeout = '2s'")  # were the row locked, fail instead of hanging
+            other.execute(meanwhile, (product.pk,))
+
+    monkeypatch.setattr(services, "validate_order_total", and_meanwhile)
+    with pytest.raises(DomainError) as refused:
+        place_order(user=buyer, items=[{"product": product.pk, "quantity": 2}])
+    assert str(refused.value.code) == code
+    assert (Order.objects.count(), OrderItem.objects.count(), Entry.objects.count()) == (0, 0, 0)
+    product.refresh_from_db()
+    assert product.stock in (1, 3)  # as the other session left it: nothing taken
+
+
 def test_orders_over_the_same_products_in_opposite_order_do_not_deadlock(make_user, make_product):
     a = make_product("A", stock=1000)
     b = make_product("B", stock=1000)

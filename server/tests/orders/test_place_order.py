@@ -217,9 +217,11 @@ def test_the_purge_forgets_only_expired_keys(client_for, alice, keyboard, settin
 def test_an_order_is_one_transaction_and_one_publish_with_no_read_back(
     client_for, alice, keyboard, novel, django_capture_on_commit_callbacks, monkeypatch
 ):
-    """What placing an order costs, statement by statement: the lock, the stock, the five rows and
-    nothing after: the rows owed to the worker are stamped as published when they are inserted,
-    and the answer is built from the rows just written."""
+    """What placing an order costs, statement by statement: the products read, the order's rows,
+    then the stock taken, product by product in primary-key order, as the last statements (a
+    product's row is locked from its decrement to the commit only), and nothing after: the rows
+    owed to the worker are stamped as published when they are inserted, and the answer is built
+    from the rows just written."""
     from celery.canvas import _chain
 
     published = []
@@ -231,16 +233,25 @@ def test_an_order_is_one_transaction_and_one_publish_with_no_read_back(
     assert response.status_code == 201
     assert [statement(query["sql"]) for query in queries.captured_queries] == [
         "SAVEPOINT",  # the transaction (a savepoint inside the test's own)
-        "SELECT catalog_product FOR UPDATE",
-        "UPDATE catalog_product",
+        "SELECT catalog_product",  # names, prices, stock: no lock
         "INSERT orders_orderaddress",  # the copy of its shipping address (and billing, in one)
         "INSERT orders_order",
         "INSERT orders_orderitem",
         "INSERT orders_orderstatuschange",
         "INSERT outbox_entry",  # the invoice owed
         "INSERT outbox_entry",  # the confirmation e-mail owed, after it
+        "UPDATE catalog_product",  # stock = stock - 2 WHERE stock >= 2: the first lock, the keyboard's
+        "UPDATE catalog_product",  # then the novel's (primary-key order)
         "RELEASE",
     ]
+    decrements = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert [
+        f'"id" = {product.pk}' in sql for sql, product in zip(decrements, (keyboard, novel), strict=True)
+    ] == [
+        True,
+        True,
+    ]
+    assert all('"stock" >= ' in sql for sql in decrements)
     assert len(published) == 1  # invoice → e-mail, one chain
     assert client.get(response["Location"]).json() == response.json()
 
