@@ -395,6 +395,44 @@ def _staleness(at: float, shown: dict[int, int], stock_now: dict[int, int], orde
     return at - oldest_missed
 
 
+def cpu_seconds(stack) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the web and the worker, each with every process
+    it started (reaped children included), and by PostgreSQL (the postmaster's tree: every
+    backend, reaped ones included, and its background processes), read from /proc."""
+    with psycopg.connect(stack.env["DATABASE_URL"]) as conn:  # a backend, to find the postmaster by
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        stats = _proc_stats()
+    postmaster = stats[backend][0]
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+
+    def tree(pid: int) -> float:
+        return stats.get(pid, (0, 0))[1] + sum(tree(child) for child in children.get(pid, []))
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {
+        "web": tree(stack.processes["web"].pid) / ticks,
+        "worker": tree(stack.processes["worker"].pid) / ticks,
+        "postgres": tree(postmaster) / ticks,
+    }
+
+
+def _proc_stats() -> dict[int, tuple[int, int]]:
+    """pid: (parent pid, clock ticks of user + system time, its reaped children's included)."""
+    stats: dict[int, tuple[int, int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        # after the command: state ppid ... utime(11) stime(12) cutime(13) cstime(14), 0-based from state
+        stats[int(entry)] = (int(fields[1]), sum(int(value) for value in fields[11:15]))
+    return stats
+
+
 def worker_drain(stack, since: float, load_stopped: float, timeout: float = 600) -> tuple[dict, str]:
     """Waits until every order placed since `since` (epoch seconds) has its PDF stored and its
     e-mail sent; returns the numbers and a note: orders fully processed per second over the whole
@@ -540,6 +578,7 @@ def main() -> int:
             ).json()["results"]
         ]
         orders_started = time.time()
+        cpu_started = cpu_seconds(stack)
 
         def placing(name: str, path: str, note: str = "", **auth: str) -> Row:
             """16 clients placing one-line orders for the 50 products at random."""
@@ -568,59 +607,50 @@ def main() -> int:
             BENCH_TOKEN=token,
         )
         ours.note = f"{ours.requests_per_s / plain_orders.requests_per_s:.2f}x the plain DRF implementation"
-        hot = spread[:5]
-        before = stock_of(stack, hot)
-        measured = wrk(
-            stack.url("/api/orders/"),
-            seconds=s,
-            connections=32,
-            BENCH_TOKEN=token,
-            BENCH_MODE="order",
-            BENCH_PRODUCTS=",".join(map(str, hot)),
-        )
-        after = stock_of(stack, hot)
-        oversold = [
-            pk
-            for pk in hot
-            if after[pk][0] < 0 or before[pk][0] - after[pk][0] != after[pk][1] - before[pk][1]
-        ]
-        sold = sum(before[pk][0] - after[pk][0] for pk in hot)
-        rows.append(
-            row(
-                "POST /api/orders/, 32 clients, 5 hot products",
-                measured,
-                f"{sold} units sold; stock and order lines agree: "
-                f"{'NO ' + str(oversold) if oversold else 'yes'}",
+
+        def contested(name: str, products: list[int], connections: int) -> Row:
+            """`connections` clients ordering from a few `products`: the row, with the units sold
+            and whether each product's stock and its order lines still agree (nothing oversold)."""
+            before = stock_of(stack, products)
+            measured = wrk(
+                stack.url("/api/orders/"),
+                seconds=s,
+                connections=connections,
+                BENCH_TOKEN=token,
+                BENCH_MODE="order",
+                BENCH_PRODUCTS=",".join(map(str, products)),
             )
-        )
+            after = stock_of(stack, products)
+            oversold = [
+                pk
+                for pk in products
+                if after[pk][0] < 0 or before[pk][0] - after[pk][0] != after[pk][1] - before[pk][1]
+            ]
+            sold = sum(before[pk][0] - after[pk][0] for pk in products)
+            agree = f"NO {oversold}" if oversold else "yes"
+            rows.append(row(name, measured, f"{sold} units sold; stock and order lines agree: {agree}"))
+            return rows[-1]
+
+        contested("POST /api/orders/, 32 clients, 5 hot products", spread[:5], 32)
         # A flash sale: 64 clients after one product with 5,000 units (issue 31: at least 0.7 of
         # the 50-product rate, stock exact, p99 under 1 s).
-        flash = spread[5]
         with psycopg.connect(stack.env["DATABASE_URL"]) as conn:
-            conn.execute("UPDATE catalog_product SET stock = 5000 WHERE id = %s", (flash,))
-        before = stock_of(stack, [flash])[flash]
-        measured = wrk(
-            stack.url("/api/orders/"),
-            seconds=s,
-            connections=64,
-            BENCH_TOKEN=token,
-            BENCH_MODE="order",
-            BENCH_PRODUCTS=str(flash),
+            conn.execute("UPDATE catalog_product SET stock = 5000 WHERE id = %s", (spread[5],))
+        flash = contested(
+            "POST /api/orders/, 64 clients, 1 product (flash sale, 5,000 units)", spread[5:6], 64
         )
-        after = stock_of(stack, [flash])[flash]
-        sold, ordered = before[0] - after[0], after[1] - before[1]
-        exact = "yes" if after[0] >= 0 and sold == ordered else f"NO {after}"
-        rows.append(
-            row(
-                "POST /api/orders/, 64 clients, 1 product (flash sale, 5,000 units)",
-                measured,
-                f"{sold} units sold, {ordered} ordered: stock exact: {exact}; "
-                f"{measured['requests'] / (measured['duration_us'] / 1e6) / ours.requests_per_s:.2f}"
-                " of the 50-product rate",
-            )
-        )
+        flash.note += f"; {flash.requests_per_s / ours.requests_per_s:.2f} of the 50-product rate"
         mixed, mixed_numbers = list_under_orders(stack, token, seconds=s)
         drain, drain_note = worker_drain(stack, orders_started, time.time())
+        # CPU per fully processed order over the write rows and the drain: every process's share
+        # (the web's includes the plain DRF rows' requests and the list read meanwhile).
+        cpu_used = {name: used - cpu_started[name] for name, used in cpu_seconds(stack).items()}
+        per_order = {
+            name: round(used * 1000 / max(drain["processed"], 1), 2) for name, used in cpu_used.items()
+        }
+        per_order["total"] = round(sum(per_order.values()), 2)
+        drain["cpu_ms_per_processed_order"] = per_order
+        drain_note += "; CPU per processed order: " + ", ".join(f"{k} {v} ms" for k, v in per_order.items())
         started = time.monotonic()
         print(
             stack.manage("seed_bench", "--products", "0", "--orders", "0", "--bulk-orders", str(args.orders))
