@@ -206,20 +206,22 @@ def take_stock(lines: list[OrderLine]) -> None:
     `UPDATE ... SET stock = stock - n WHERE stock >= n AND is_active`: the decrement sees the
     stock as the last commit left it and locks the row until this transaction ends, so no two
     orders can sell the same unit. A line it cannot take (sold out meanwhile, or the product
-    retired) refuses the order, and the transaction rolls back with what it wrote."""
+    retired) refuses the order, and the transaction rolls back with what it wrote; one whose
+    units came back between the decrement and the look at why (a cancel restocking) is taken
+    again, so that no line is ever placed without its stock taken."""
     for line in sorted(lines, key=lambda line: line.product_id):
-        taken = Product.objects.filter(pk=line.product_id, is_active=True, stock__gte=line.quantity).update(
+        while not Product.objects.filter(pk=line.product_id, is_active=True, stock__gte=line.quantity).update(
             stock=F("stock") - line.quantity
-        )
-        if not taken:
-            now = (
-                Product.objects.filter(pk=line.product_id, is_active=True)
-                .values_list("stock", flat=True)
-                .first()
-            )
+        ):
+            now = stock_now(line.product_id)
             if now is None:
                 _refuse_unknown([line])
             _refuse_short([line], {line.product_id: now})
+
+
+def stock_now(product_id: int) -> int | None:
+    """The product's stock as the last commit left it; None when it is gone or retired."""
+    return Product.objects.filter(pk=product_id, is_active=True).values_list("stock", flat=True).first()
 
 
 def idempotency_cutoff():

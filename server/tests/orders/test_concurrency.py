@@ -79,6 +79,44 @@ def test_stock_gone_between_the_read_and_the_decrement_refuses_the_whole_order(
     assert product.stock in (1, 3)  # as the other session left it: nothing taken
 
 
+def test_units_back_between_a_failed_decrement_and_its_reason_are_taken_not_skipped(
+    make_user, make_product, monkeypatch
+):
+    """The decrement finds too few units; before the order looks at why, a cancel puts units back
+    and commits. The line is taken again, not placed without its stock (the stock and the order
+    lines always agree)."""
+    import psycopg
+    from django.db import connection
+
+    from shop.orders import services
+
+    product = make_product("Returned", price="5.00", stock=1)
+    buyer = make_user("patient")
+    looked = services.stock_now
+
+    def after_a_restock(product_id):
+        settings = connection.settings_dict
+        with psycopg.connect(
+            host=settings["HOST"],
+            port=settings["PORT"],
+            user=settings["USER"],
+            password=settings["PASSWORD"] or None,
+            dbname=settings["NAME"],
+        ) as other:  # the cancel, committed between the failed decrement and this look
+            other.execute("SET LOCAL lock_timeout = '2s'")
+            other.execute("UPDATE catalog_product SET stock = stock + 4 WHERE id = %s", (product_id,))
+        monkeypatch.setattr(services, "stock_now", looked)  # once
+        return looked(product_id)
+
+    monkeypatch.setattr(services, "stock_now", after_a_restock)
+    monkeypatch.setattr(services, "_refuse_short", lambda lines, stock: None)  # the up-front check passes
+    _, created = place_order(user=buyer, items=[{"product": product.pk, "quantity": 2}])
+    assert created
+    product.refresh_from_db()
+    assert product.stock == 1 + 4 - 2  # taken, from the units that came back
+    assert OrderItem.objects.filter(product=product).count() == 1
+
+
 def test_orders_over_the_same_products_in_opposite_order_do_not_deadlock(make_user, make_product):
     a = make_product("A", stock=1000)
     b = make_product("B", stock=1000)
