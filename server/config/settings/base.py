@@ -496,6 +496,19 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Work still pending this long after it was last enqueued is enqueued again by the sweeper.
 OUTBOX_RESUME_AFTER = env.int("OUTBOX_RESUME_AFTER", default=180)
+# Batches (shop.outbox.batch): the first attempts of up to this many ready entries claimed and
+# settled in one commit each (0: one task message per entry, as in-process tasks always are); a
+# batch stops starting entries after OUTBOX_BATCH_SECONDS, a drain stops claiming batches after
+# OUTBOX_DRAIN_SECONDS: by default each a sixth of CELERY_TASK_TIME_LIMIT (at most 10 s), so a
+# drain with a slow last entry still ends inside the limit.
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=50)
+OUTBOX_BATCH_SECONDS = env.float("OUTBOX_BATCH_SECONDS", default=min(10.0, CELERY_TASK_TIME_LIMIT / 6))
+OUTBOX_DRAIN_SECONDS = env.float("OUTBOX_DRAIN_SECONDS", default=min(10.0, CELERY_TASK_TIME_LIMIT / 6))
+if OUTBOX_BATCH_SIZE < 0 or OUTBOX_BATCH_SECONDS + OUTBOX_DRAIN_SECONDS >= CELERY_TASK_TIME_LIMIT / 2:
+    raise ImproperlyConfigured(
+        "OUTBOX_BATCH_SIZE must be 0 or more, and OUTBOX_BATCH_SECONDS + OUTBOX_DRAIN_SECONDS under "
+        "half of CELERY_TASK_TIME_LIMIT (the last entry of a drain needs the rest)."
+    )
 
 # --- Invoices, e-mail, shipping partner ------------------------------------------------------------
 SHOP_NAME = env("SHOP_NAME", default="Example Shop")

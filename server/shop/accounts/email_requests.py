@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils import timezone
 
+from shop.core.mail import send
 from shop.outbox.models import Entry
 from shop.outbox.publish import owe, publish_on_commit
 
@@ -31,12 +32,14 @@ def account_of_request(entry: Entry) -> User | None:
 
 def mail_account(user: User, subject: str, text: str) -> None:
     """Sends `user` an e-mail from the shop: "<shop>: <subject>", greeting them by name."""
-    EmailMessage(
-        subject=f"{settings.SHOP_NAME}: {subject}",
-        body=f"Hello {user.username},\n\n{text}",
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[user.email],
-    ).send()
+    send(
+        EmailMessage(
+            subject=f"{settings.SHOP_NAME}: {subject}",
+            body=f"Hello {user.username},\n\n{text}",
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[user.email],
+        )
+    )
 
 
 def purge_email_requests() -> int:

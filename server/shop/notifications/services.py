@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.mail import EmailMessage
 
+from shop.core.mail import send
 from shop.orders.models import Order, OrderStatus
 from shop.outbox.kinds import Outcome
 from shop.outbox.models import Entry, EntryStatus
@@ -62,7 +63,7 @@ def send_order_confirmation(entry: Entry) -> Outcome:
     invoice = getattr(order, "invoice", None)
     message = _confirmation(order, invoice.open_file() if invoice is not None else None)
     started = time.perf_counter()
-    message.send()
+    send(message)
     logger.info(
         "event=email_sent order_id=%s send_ms=%.1f attachments=%d",
         order.pk,

@@ -9,6 +9,7 @@ exception is a failed attempt: recorded on the entry and retried after `<prefix>
 rows to write with the failure (a partner's answer)."""
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -41,13 +42,16 @@ class TryAgain(Exception):
 @dataclass(frozen=True)
 class Kind:
     """A kind of work: its name (stored in every entry: never rename one that has entries), what
-    runs it, the prefix of its retry settings, and `on_claim(entry)`, run in the claiming
-    transaction (to record the attempt's intent before anything outside is called)."""
+    runs it, the prefix of its retry settings, `on_claim(entry)`, run in the claiming transaction
+    (to record the attempt's intent before anything outside is called), and `batch()`, a context
+    manager entered around the runs of a batch of its entries (shop.outbox.batch), for what they
+    can share (one SMTP connection)."""
 
     name: str
     run: Callable[[Entry], Outcome]
     settings_prefix: str
     on_claim: Callable[[Entry], None] | None = None
+    batch: Callable[[], AbstractContextManager] | None = None
 
     @property
     def max_attempts(self) -> int:

@@ -24,7 +24,7 @@ from config.celery import app
 
 from . import kinds
 from .models import Entry
-from .tasks import run_entry_task
+from .tasks import drain_task, run_entry_task
 
 logger = logging.getLogger(__name__)
 
@@ -45,31 +45,53 @@ class Ref(NamedTuple):
 
 
 def publish_on_commit(*entries: Entry) -> None:
-    """After the commit, publishes the entries as one message, run one after the other."""
+    """After the commit, publishes the entries: with batches (OUTBOX_BATCH_SIZE, a broker), one
+    message that wakes a drain, which takes them with whatever else is ready; otherwise (in-process
+    tasks, or batches off) one message that runs each, one after the other."""
     refs = [Ref(entry.pk, entry.kind, entry.object_id) for entry in entries]
-    transaction.on_commit(partial(publish, refs, stamped=True))
+    if settings.OUTBOX_BATCH_SIZE and not app.conf.task_always_eager:
+        transaction.on_commit(partial(wake, refs))
+    else:
+        transaction.on_commit(partial(publish, refs, stamped=True))
 
 
-def publish(entries: Sequence[Ref | Entry], *, stamped: bool = False) -> bool:
+def wake(entries: Sequence[Ref] = ()) -> bool:
+    """Publishes a drain (shop.outbox.batch), which runs every ready entry, `entries` among them;
+    returns whether the broker took it. When it did not, the entries' stamps are cleared, so the
+    sweeper publishes them (as `publish` does for stamped entries)."""
+    try:
+        drain_task.apply_async()
+    except Exception as exc:  # kombu/redis connection errors: the sweeper will publish them
+        _left_for_sweeper([entry.pk for entry in entries], exc, stamped=True)
+        return False
+    return True
+
+
+def _left_for_sweeper(entry_ids: list[int], exc: Exception, *, stamped: bool) -> None:
+    logger.warning(
+        'event=enqueue_failed entry_ids=%s error="%s: %s" action=left_for_sweeper',
+        ",".join(map(str, entry_ids)),
+        type(exc).__name__,
+        exc,
+    )
+    if stamped and entry_ids:
+        Entry.objects.filter(pk__in=entry_ids).update(enqueued_at=None)
+
+
+def publish(entries: Sequence[Ref | Entry], *, stamped: bool = False, countdown: float | None = None) -> bool:
     """Publishes a run of each entry, in order, as one message; returns whether the broker took
     it. The entries carry the time of the publish (`enqueued_at`), so the sweeper leaves them
     alone while they may still wait in the queue: stamped here after the broker took them, or,
     for `stamped` entries (stamped when inserted), cleared here when it did not. A process that
     dies between the commit and the publish leaves stamped entries that were never published:
-    the sweeper takes them once the queue is empty (`resume_pending_work`)."""
+    the sweeper takes them once the queue is empty (`resume_pending_work`). `countdown`: run
+    that many seconds from now (a retry's backoff)."""
     runs = [run_entry_task.si(entry_id=e.pk, kind=e.kind, object_id=e.object_id) for e in entries]
     entry_ids = [entry.pk for entry in entries]
     try:
-        (runs[0] if len(runs) == 1 else chain(*runs)).apply_async()
+        (runs[0] if len(runs) == 1 else chain(*runs)).apply_async(countdown=countdown)
     except Exception as exc:  # kombu/redis connection errors: the sweeper will publish it again
-        logger.warning(
-            'event=enqueue_failed entry_ids=%s error="%s: %s" action=left_for_sweeper',
-            ",".join(map(str, entry_ids)),
-            type(exc).__name__,
-            exc,
-        )
-        if stamped:
-            Entry.objects.filter(pk__in=entry_ids).update(enqueued_at=None)
+        _left_for_sweeper(entry_ids, exc, stamped=stamped)
         return False
     if not stamped:
         Entry.objects.filter(pk__in=entry_ids).update(enqueued_at=timezone.now())

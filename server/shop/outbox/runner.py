@@ -4,6 +4,9 @@ import logging
 import random
 import time
 
+from django.conf import settings
+
+from config.celery import app
 from shop.core.errors import database_gone
 
 from . import kinds
@@ -41,7 +44,20 @@ def run(entry_id: int) -> Entry | None:
     finally:
         RUN_DURATION.labels(entry.kind).observe(time.perf_counter() - started)
     RUNS.labels(entry.kind, outcome).inc()
+    if entry.status != EntryStatus.PENDING:
+        _wake_followers(entry)
     return entry
+
+
+def _wake_followers(entry: Entry) -> None:
+    """With batches, the entries that waited for this one (an invoice's e-mail) are ready now and
+    no message of their own may come (they were never published alone): a drain takes them."""
+    if not settings.OUTBOX_BATCH_SIZE or app.conf.task_always_eager:
+        return  # without batches they ride on this entry's chain
+    if Entry.objects.filter(after=entry, status=EntryStatus.PENDING).exists():
+        from .publish import wake
+
+        wake()
 
 
 def _attempt(entry: Entry) -> str:

@@ -20,15 +20,17 @@ SWEEP_BATCH = 500
 
 
 def _lost(now: datetime, backlog: int | None) -> Q:
-    """Pending OUTBOX_RESUME_AFTER seconds after it was last published (or created), claimed by
-    no running attempt, and either never taken by the broker or not possibly still waiting in
-    its queue (the queue is empty: `backlog` 0). Work merely late behind a backlog is not lost."""
+    """Pending, and either claimed by an attempt whose lease ran out (its worker died: a batch's
+    entries have no message of their own to come back with), or claimed by none OUTBOX_RESUME_AFTER
+    seconds after it was last published (or created) and either never taken by the broker or not
+    possibly still waiting in its queue (the queue is empty: `backlog` 0). Work merely late behind
+    a backlog is not lost."""
     cutoff = now - timedelta(seconds=settings.OUTBOX_RESUME_AFTER)
-    unclaimed = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    lapsed = Q(claimed_until__lt=now)
     stale = Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True, created_at__lt=cutoff)
     if backlog != 0:  # a backlog (or no broker to ask): only work the broker never took is lost
         stale = Q(enqueued_at__isnull=True, created_at__lt=cutoff)
-    return Q(status=EntryStatus.PENDING) & unclaimed & stale
+    return Q(status=EntryStatus.PENDING) & (lapsed | (Q(claimed_until__isnull=True) & stale))
 
 
 def resume_pending_work(*, now: datetime | None = None) -> dict[str, int]:

@@ -54,6 +54,29 @@ def run_entry_task(self, *, entry_id: int, kind: str = "", object_id: int | None
         raise self.retry(exc=exc, countdown=delay) from exc
 
 
+@shared_task(name="shop.outbox.tasks.drain", bind=True, max_retries=None)
+def drain_task(self) -> dict[str, int]:
+    """Runs the ready entries in batches (shop.outbox.batch) until none is left or the drain's time
+    is up; a batch that came back full publishes another drain first, for another worker process
+    to share the rest. A drain carries no entry: any drain runs whatever is ready, so a lost or
+    duplicated one costs nothing (the sweeper covers what no drain takes)."""
+    from .batch import drain
+    from .publish import wake
+    from .runner import backoff
+
+    try:
+        drained = drain(on_full=wake)
+    except DatabaseError as exc:
+        if not database_gone(exc) or self.request.is_eager:
+            raise
+        # As for a single entry: the database went away; the claimed entries stay claimed until
+        # their lease ends (then the sweeper publishes them); this drain comes back later.
+        close_old_connections()
+        delay = min(backoff(self.request.retries, 1.0), settings.DATABASE_RETRY_MAX_DELAY)
+        raise self.retry(exc=exc, countdown=delay) from exc
+    return {"batches": drained.batches, **drained.outcomes}
+
+
 @shared_task(name="shop.outbox.tasks.resume_pending_work")
 def resume_pending_work_task() -> dict[str, int]:
     """Beat's sweeper: publishes again the work that is still pending."""
