@@ -33,7 +33,9 @@ def test_it_serves_with_production_settings_and_a_worker(stack):
         time.sleep(0.5)
     pdf = requests.get(stack.url(body["report_url"]), headers=stack.auth("alice"), timeout=5)
     assert pdf.headers["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
-    assert "event=task_succeeded task=shop.outbox.tasks.run_entry" in stack.log("worker")
+    log = stack.log("worker")
+    assert "event=task_succeeded task=shop.outbox.tasks.drain" in log
+    assert "event=outbox_run kind=invoice entry_id=" in log and f"object_id={order['id']} outcome=done" in log
 
 
 def test_a_browser_on_the_allowed_origin_may_call_it_and_no_other(stack):

@@ -190,7 +190,7 @@ def raising_cache(default: dict) -> dict:
     return {**default, "OPTIONS": options}
 
 
-CACHES["throttle"] = CACHES["invalidation"] = raising_cache(CACHES["default"])
+CACHES["throttle"] = CACHES["invalidation"] = CACHES["outbox"] = raising_cache(CACHES["default"])
 # Invalidations a process could not deliver to Memcached are delivered again this often (seconds).
 CACHE_REDELIVERY_INTERVAL = env.float("CACHE_REDELIVERY_INTERVAL", default=2.0)
 PRODUCT_LIST_CACHE_TTL = env.int("PRODUCT_LIST_CACHE_TTL", default=300)

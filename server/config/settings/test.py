@@ -34,7 +34,7 @@ OPENAPI_VALIDATE_RESPONSES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 CACHES["default"]["KEY_PREFIX"] = "shop-test"
-CACHES["throttle"] = CACHES["invalidation"] = raising_cache(CACHES["default"])
+CACHES["throttle"] = CACHES["invalidation"] = CACHES["outbox"] = raising_cache(CACHES["default"])
 
 if "CELERY_BROKER_URL" not in env and _reachable("127.0.0.1", 6379):
     CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"

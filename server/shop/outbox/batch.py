@@ -25,13 +25,15 @@ resources (one SMTP connection for its e-mails, `Kind.batch`) and one task messa
 import logging
 import time
 from collections import defaultdict
-from contextlib import ExitStack, nullcontext
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_guid import clear_guid, get_guid, set_guid
 
 from shop.core.errors import database_gone
 from shop.core.logs import Pairs
@@ -153,7 +155,8 @@ def _run_batch(entries: list[Entry]) -> list[Result]:
                 if not opened:  # the kind's resources, only once one of its entries runs
                     stack.enter_context(kind.batch() if kind.batch is not None else nullcontext())
                     opened = True
-                results.append(_attempt(kind, entry))
+                with request_id(entry.request_id):
+                    results.append(_attempt(kind, entry))
     _settle(results)
     _publish_retries([r for r in results if r.retry_in is not None])
     for result in results:
@@ -224,7 +227,24 @@ def _settle(results: list[Result]) -> None:
         for result in results:
             _settle_one(result)
     for result in results:
-        _log(result)
+        with request_id(result.entry.request_id):
+            _log(result)
+
+
+@contextmanager
+def request_id(value: str) -> Iterator[None]:
+    """The entry's work logs under the id of the request that owed it (a batch holds the work of
+    many requests; the drain's own id is the one request that published it)."""
+    previous = get_guid()
+    if value:
+        set_guid(value)
+    try:
+        yield
+    finally:
+        if previous:
+            set_guid(previous)
+        else:
+            clear_guid()
 
 
 def _settle_one(result: Result) -> None:
@@ -250,6 +270,17 @@ def _settle_one(result: Result) -> None:
 
 def _log(result: Result) -> None:
     entry = result.entry
+    if result.outcome == "released":
+        return
+    logger.info(
+        "event=outbox_run kind=%s entry_id=%s object_id=%s outcome=%s attempts=%d run_ms=%.1f",
+        entry.kind,
+        entry.pk,
+        entry.object_id,
+        result.outcome,
+        entry.attempts,
+        result.seconds * 1000,
+    )
     if result.outcome == "failed":
         logger.error(
             'event=outbox_failed kind=%s entry_id=%s object_id=%s attempts=%d error="%s"',

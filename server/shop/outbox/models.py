@@ -31,6 +31,9 @@ class Entry(models.Model):
     requeues = models.PositiveIntegerField(default=0, help_text="Times staff sent a failed entry again")
     requeued_at = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    request_id = models.CharField(
+        max_length=128, blank=True, db_default="", help_text="X-Request-ID of the request that owed it"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
 

@@ -11,13 +11,16 @@ request, and the sweeper publishes the entry later."""
 
 import logging
 from collections.abc import Sequence
+from contextlib import suppress
 from functools import partial
 from typing import NamedTuple
 
 from celery import chain
 from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
 from django.utils import timezone
+from django_guid import get_guid
 from kombu.exceptions import ChannelError
 
 from config.celery import app
@@ -33,7 +36,13 @@ def owe(kind: str, object_id: int, *, after: Entry | None = None) -> Entry:
     """The work of `kind` about `object_id` is owed from now on (call it inside the transaction
     that makes it owed). `after`: an entry that must be settled before this one runs."""
     kinds.get(kind)  # an unknown kind fails here, in the request that owes it, not in a worker
-    return Entry.objects.create(kind=kind, object_id=object_id, after=after, enqueued_at=timezone.now())
+    return Entry.objects.create(
+        kind=kind,
+        object_id=object_id,
+        after=after,
+        enqueued_at=timezone.now(),
+        request_id=get_guid() or "",  # its work logs under the request's id, in whichever batch it runs
+    )
 
 
 class Ref(NamedTuple):
@@ -55,16 +64,36 @@ def publish_on_commit(*entries: Entry) -> None:
         transaction.on_commit(partial(publish, refs, stamped=True))
 
 
+# Set while a drain waits in the queue (shop.outbox.tasks.drain deletes it before it claims): a
+# commit that finds it set publishes nothing, since that drain will see its entries. Short-lived,
+# so a drain that was lost costs the next commits at most this long.
+DRAIN_WAITING = "outbox:drain-waiting"
+DRAIN_WAITING_SECONDS = 2
+
+
 def wake(entries: Sequence[Ref] = ()) -> bool:
-    """Publishes a drain (shop.outbox.batch), which runs every ready entry, `entries` among them;
-    returns whether the broker took it. When it did not, the entries' stamps are cleared, so the
-    sweeper publishes them (as `publish` does for stamped entries)."""
+    """Publishes a drain (shop.outbox.batch), which runs every ready entry, `entries` among them,
+    unless one is already waiting to start; returns whether a drain will come. When the broker
+    refuses it, the entries' stamps are cleared, so the sweeper publishes them (as `publish` does
+    for stamped entries). Memcached lost: every commit publishes its own drain, as without it."""
+    waiting = caches["outbox"]
+    with suppress(Exception):  # Memcached lost: fail open, a drain per commit
+        if not waiting.add(DRAIN_WAITING, 1, timeout=DRAIN_WAITING_SECONDS):
+            return True  # that drain has not claimed yet: it will take these entries
     try:
         drain_task.apply_async()
     except Exception as exc:  # kombu/redis connection errors: the sweeper will publish them
+        with suppress(Exception):
+            waiting.delete(DRAIN_WAITING)
         _left_for_sweeper([entry.pk for entry in entries], exc, stamped=True)
         return False
     return True
+
+
+def drain_started() -> None:
+    """Called by a drain before it claims: a commit from now on publishes a drain of its own."""
+    with suppress(Exception):  # Memcached lost: commits publish anyway
+        caches["outbox"].delete(DRAIN_WAITING)
 
 
 def _left_for_sweeper(entry_ids: list[int], exc: Exception, *, stamped: bool) -> None:

@@ -59,11 +59,13 @@ def drain_task(self) -> dict[str, int]:
     """Runs the ready entries in batches (shop.outbox.batch) until none is left or the drain's time
     is up; a batch that came back full publishes another drain first, for another worker process
     to share the rest. A drain carries no entry: any drain runs whatever is ready, so a lost or
-    duplicated one costs nothing (the sweeper covers what no drain takes)."""
+    duplicated one costs nothing (the sweeper covers what no drain takes), and while one waits in
+    the queue commits publish no other (shop.outbox.publish.wake)."""
     from .batch import drain
-    from .publish import wake
+    from .publish import drain_started, wake
     from .runner import backoff
 
+    drain_started()
     try:
         drained = drain(on_full=wake)
     except DatabaseError as exc:

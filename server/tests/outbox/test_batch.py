@@ -278,35 +278,60 @@ def test_the_sweeper_publishes_a_dead_batchs_entries_whatever_the_queue_holds(ec
     assert sorted(run[0].object_id for run in published) == [0, 1, 2]
 
 
-def test_a_commit_publishes_one_drain_and_a_broker_that_is_down_leaves_it_to_the_sweeper(
+def test_a_commit_publishes_a_drain_unless_one_is_waiting(
     echo, use_broker, monkeypatch, django_capture_on_commit_callbacks, settings
 ):
+    from django.core.cache import caches
+
+    from shop.outbox.publish import drain_started
+
     sent = []
     monkeypatch.setattr("shop.outbox.publish.drain_task.apply_async", lambda *a, **k: sent.append(k))
     use_broker(settings.CELERY_BROKER_URL)
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        first, second = owe("echo", 1), owe("echo", 2, after=None)
-        publish_on_commit(first, second)
-    assert sent == [{}]
+
+    def commit(*object_ids):
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            entries = [owe("echo", n) for n in object_ids]
+            publish_on_commit(*entries)
+        return entries
+
+    commit(1, 2)
+    assert len(sent) == 1  # one message for the commit's entries
+    commit(3)
+    assert len(sent) == 1  # a drain is waiting to start: it will take entry 3 too
+    drain_started()  # ... it starts (and claims after this)
+    commit(4)
+    assert len(sent) == 2  # the next commit needs a drain of its own
     assert all(e.enqueued_at is not None for e in Entry.objects.all())
+
+    drain_started()
 
     def down(*args, **kwargs):
         raise ConnectionRefusedError("no broker")
 
     monkeypatch.setattr("shop.outbox.publish.drain_task.apply_async", down)
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        third = owe("echo", 3)
-        publish_on_commit(third)
-    third.refresh_from_db()
-    assert third.enqueued_at is None  # the sweeper takes it
+    (fifth,) = commit(5)
+    fifth.refresh_from_db()
+    assert fifth.enqueued_at is None  # the sweeper takes it
+    monkeypatch.setattr("shop.outbox.publish.drain_task.apply_async", lambda *a, **k: sent.append(k))
+    commit(6)
+    assert len(sent) == 3  # the failed publish left no drain marked as waiting
+
+    def lost(*args, **kwargs):
+        raise ConnectionRefusedError("memcached is gone")
+
+    monkeypatch.setattr(caches["outbox"], "add", lost)
+    commit(7)
+    commit(8)
+    assert len(sent) == 5  # Memcached lost: a drain per commit
+
     settings.OUTBOX_BATCH_SIZE = 0  # batches off: one message per entry, as before
     runs = []
     monkeypatch.setattr(
         "shop.outbox.publish.run_entry_task.si", lambda **kwargs: runs.append(kwargs) or _Sig()
     )
-    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-        publish_on_commit(owe("echo", 4))
-    assert [r["object_id"] for r in runs] == [4]
+    commit(9)
+    assert [r["object_id"] for r in runs] == [9] and len(sent) == 5
 
 
 class _Sig:
@@ -353,3 +378,30 @@ def test_a_single_run_that_settles_an_entry_wakes_a_drain_for_its_followers(
     owe("echo", 3, after=invoice)
     assert run(lone.pk).status == "done" and woken == []  # nothing waits for it
     assert run(invoice.pk).status == "done" and woken == [()]  # its follower is ready now
+
+
+def test_each_entry_runs_under_the_request_id_that_owed_it(register_kind, settings, caplog):
+    import logging
+
+    from django_guid import clear_guid, get_guid, set_guid
+
+    seen = {}
+    register_kind(
+        Kind(
+            "echo",
+            run=lambda entry: seen.update({entry.object_id: get_guid()}) or Outcome(),
+            settings_prefix="ECHO",
+        )
+    )
+    settings.ECHO_MAX_RETRIES, settings.ECHO_RETRY_BACKOFF = 2, 0.5
+    for n, request in ((1, "req-one"), (2, "req-two"), (3, None)):
+        set_guid(request) if request else clear_guid()
+        owe("echo", n)
+    set_guid("the-drains-own")
+    with caplog.at_level(logging.INFO, logger="shop.outbox.batch"):
+        run_batch(claim_batch(10))
+    assert seen == {1: "req-one", 2: "req-two", 3: "the-drains-own"}  # none owed it: the drain's
+    assert get_guid() == "the-drains-own"  # restored after each
+    runs = [r.getMessage() for r in caplog.records if "event=outbox_run" in r.getMessage()]
+    assert len(runs) == 3 and all("outcome=done" in line for line in runs)
+    clear_guid()
