@@ -20,7 +20,7 @@ class AccountsConfig(AppConfig):
                 password_reset.KIND,
                 run=password_reset.send_password_reset,
                 settings_prefix="EMAIL",
-                batch=shared_connection,
+                batch=lambda entries: shared_connection(),
             )
         )
         register(
@@ -28,6 +28,6 @@ class AccountsConfig(AppConfig):
                 email_verification.KIND,
                 run=email_verification.send_email_verification,
                 settings_prefix="EMAIL",
-                batch=shared_connection,
+                batch=lambda entries: shared_connection(),
             )
         )

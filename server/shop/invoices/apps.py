@@ -9,6 +9,6 @@ class InvoicesConfig(AppConfig):
         from shop.orders.work import OrderWork
         from shop.outbox.kinds import Kind, register
 
-        from .services import generate_invoice
+        from .services import generate_invoice, orders
 
-        register(Kind(OrderWork.INVOICE, run=generate_invoice, settings_prefix="INVOICE"))
+        register(Kind(OrderWork.INVOICE, run=generate_invoice, settings_prefix="INVOICE", batch=orders.batch))

@@ -13,11 +13,20 @@ from shop.orders.cache import invalidate_order_detail
 from shop.orders.models import Order
 from shop.outbox.kinds import Outcome
 from shop.outbox.models import Entry, EntryStatus
+from shop.outbox.preload import Preloaded
 
 from .models import Invoice, invoice_storage
 from .pdf import render_invoice
 
 logger = logging.getLogger(__name__)
+
+
+# What an invoice shows of its order: read for a whole batch of invoices at once (shop.outbox.preload).
+orders = Preloaded(
+    lambda: Order.objects.select_related("user", "shipping_address", "billing_address").prefetch_related(
+        "items"
+    )
+)
 
 
 def invoice_name(order_id: int) -> str:
@@ -31,12 +40,7 @@ def generate_invoice(entry: Entry) -> Outcome:
     recorded (and shown as ready) only in the commit after its file is stored. Any error, a store
     that does not answer among them, is a failed attempt (the outbox retries it, then gives up;
     the confirmation e-mail that waits for the invoice then goes out without the attachment)."""
-    order = (
-        Order.objects.select_related("user", "shipping_address", "billing_address")
-        .prefetch_related("items")
-        .filter(pk=entry.object_id)
-        .first()
-    )
+    order = orders.get(entry.object_id)
     if order is None:
         return Outcome(EntryStatus.SKIPPED, "the order no longer exists")
     started = time.perf_counter()

@@ -6,17 +6,16 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
-        from shop.core.mail import shared_connection
         from shop.orders.work import OrderWork
         from shop.outbox.kinds import Kind, register
 
-        from .services import send_order_confirmation
+        from .services import confirmations, send_order_confirmation
 
         register(
             Kind(
                 OrderWork.ORDER_CONFIRMATION,
                 run=send_order_confirmation,
                 settings_prefix="EMAIL",
-                batch=shared_connection,
+                batch=confirmations,
             )
         )

@@ -3,17 +3,31 @@ run after the order's invoice entry is settled, so the PDF is attached when ther
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.files import File
 from django.core.mail import EmailMessage
 
-from shop.core.mail import send
+from shop.core.mail import send, shared_connection
 from shop.orders.models import Order, OrderStatus
 from shop.outbox.kinds import Outcome
 from shop.outbox.models import Entry, EntryStatus
+from shop.outbox.preload import Preloaded
 
 logger = logging.getLogger(__name__)
+
+
+# What a confirmation says of its order: read for a whole batch of e-mails at once (shop.outbox.preload).
+orders = Preloaded(lambda: Order.objects.select_related("user", "invoice", "shipping_address"))
+
+
+@contextmanager
+def confirmations(entries: list[Entry]) -> Iterator[None]:
+    """Around a batch of confirmations: their orders read at once, one connection to the mail server."""
+    with orders.batch(entries), shared_connection():
+        yield
 
 
 def _ships_to(order: Order) -> str:
@@ -51,9 +65,7 @@ def send_order_confirmation(entry: Entry) -> Outcome:
     first (skipped). The order is read after the attempt was claimed, so a cancel that committed
     before it wins. A crash between the send and the commit that records it may send the e-mail
     twice (SMTP offers no idempotency key); a mail server's error is a failed attempt."""
-    order = (
-        Order.objects.select_related("user", "invoice", "shipping_address").filter(pk=entry.object_id).first()
-    )
+    order = orders.get(entry.object_id)
     if order is None:
         return Outcome(EntryStatus.SKIPPED, "the order no longer exists")
     if order.status == OrderStatus.CANCELLED:

@@ -26,7 +26,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -153,7 +153,7 @@ def _run_batch(entries: list[Entry]) -> list[Result]:
                     results.append(Result(entry, outcome="released"))
                     continue
                 if not opened:  # the kind's resources, only once one of its entries runs
-                    stack.enter_context(kind.batch() if kind.batch is not None else nullcontext())
+                    _enter(stack, kind, group)
                     opened = True
                 with request_id(entry.request_id):
                     results.append(_attempt(kind, entry))
@@ -172,6 +172,21 @@ def _run_batch(entries: list[Entry]) -> list[Result]:
         Pairs(" ".join(f"{outcome}={n}" for outcome, n in sorted(counts.items()))),
     )
     return results
+
+
+def _enter(stack: ExitStack, kind: kinds.Kind, entries: list[Entry]) -> None:
+    """Enters the kind's batch context; one that fails (but for the database going away) is done
+    without: each entry then does alone what the batch would have shared."""
+    if kind.batch is None:
+        return
+    try:
+        stack.enter_context(kind.batch(entries))
+    except Exception as exc:
+        if database_gone(exc):
+            raise
+        logger.warning(
+            'event=outbox_batch_context_failed kind=%s error="%s: %s"', kind.name, type(exc).__name__, exc
+        )
 
 
 def _attempt(kind: kinds.Kind, entry: Entry) -> Result:
@@ -212,9 +227,7 @@ def _settle(results: list[Result]) -> None:
             for result in results:
                 if result.record is not None:
                     result.record()
-            Entry.objects.bulk_update(
-                [r.entry for r in results], ["attempts", "claimed_until", "error", "status", "settled_at"]
-            )
+            _save([r.entry for r in results])
     except Exception as exc:
         if database_gone(exc):
             raise
@@ -245,6 +258,17 @@ def request_id(value: str) -> Iterator[None]:
             set_guid(previous)
         else:
             clear_guid()
+
+
+def _save(entries: list[Entry]) -> None:
+    """One UPDATE per distinct outcome (a batch of done entries: one), not a CASE per row and field."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for entry in entries:
+        groups[(entry.attempts, entry.error, entry.status, entry.settled_at)].append(entry.pk)
+    for (attempts, error, status, settled_at), ids in groups.items():
+        Entry.objects.filter(pk__in=ids).update(
+            attempts=attempts, claimed_until=None, error=error, status=status, settled_at=settled_at
+        )
 
 
 def _settle_one(result: Result) -> None:

@@ -43,15 +43,15 @@ class TryAgain(Exception):
 class Kind:
     """A kind of work: its name (stored in every entry: never rename one that has entries), what
     runs it, the prefix of its retry settings, `on_claim(entry)`, run in the claiming transaction
-    (to record the attempt's intent before anything outside is called), and `batch()`, a context
-    manager entered around the runs of a batch of its entries (shop.outbox.batch), for what they
-    can share (one SMTP connection)."""
+    (to record the attempt's intent before anything outside is called), and `batch(entries)`, a
+    context manager entered around the runs of a batch of its entries (shop.outbox.batch), for
+    what they can share (one SMTP connection, their objects read at once: shop.outbox.preload)."""
 
     name: str
     run: Callable[[Entry], Outcome]
     settings_prefix: str
     on_claim: Callable[[Entry], None] | None = None
-    batch: Callable[[], AbstractContextManager] | None = None
+    batch: Callable[[list[Entry]], AbstractContextManager] | None = None
 
     @property
     def max_attempts(self) -> int:

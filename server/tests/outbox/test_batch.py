@@ -206,24 +206,22 @@ def test_a_drain_runs_orders_invoices_then_their_emails_in_batches(
 
 def test_a_batch_of_any_size_costs_three_statements_on_the_outbox(alice, make_product, unpublished, settings):
     """The claim (a locked read, the counted attempts) and the settle: the same three statements
-    on outbox_entry for 1 or 20 entries; one after the other, 20 entries cost 60."""
+    on outbox_entry for 1 or 20 entries (one after the other, 20 entries cost 60), two commits,
+    and one read of the orders and their lines (shop.outbox.preload)."""
     product = make_product("Mug", stock=100)
     for n in (1, 20):
         place(alice, product, n)
         with CaptureQueriesContext(connection) as queries:
             run_batch(claim_batch(50))
-        on_outbox = [statement(q["sql"]) for q in queries.captured_queries if "outbox_entry" in q["sql"]]
+        statements = [statement(q["sql"]) for q in queries.captured_queries]
+        on_outbox = [s for s in statements if "outbox_entry" in s]
         assert on_outbox == [
             "SELECT outbox_entry FOR UPDATE",
             "UPDATE outbox_entry",
             "UPDATE outbox_entry",
         ], n
-        assert (
-            sum(
-                s in ("BEGIN", "COMMIT") for s in map(statement, (q["sql"] for q in queries.captured_queries))
-            )
-            <= 4
-        )
+        assert statements.count("COMMIT") == 2, n
+        assert statements.count("SELECT orders_order") == statements.count("SELECT orders_orderitem") == 1, n
         drain()
 
 
