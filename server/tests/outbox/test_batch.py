@@ -403,3 +403,43 @@ def test_each_entry_runs_under_the_request_id_that_owed_it(register_kind, settin
     runs = [r.getMessage() for r in caplog.records if "event=outbox_run" in r.getMessage()]
     assert len(runs) == 3 and all("outcome=done" in line for line in runs)
     clear_guid()
+
+
+def test_the_drain_task_clears_the_waiting_mark_runs_what_is_ready_and_waits_out_the_database(
+    echo, monkeypatch, settings
+):
+    from django.core.cache import caches
+    from django.db import OperationalError
+
+    from shop.outbox.publish import DRAIN_WAITING
+    from shop.outbox.tasks import drain_task
+
+    settings.OUTBOX_BATCH_SIZE = 2
+    [owe("echo", n) for n in range(3)]
+    caches["outbox"].add(DRAIN_WAITING, 1, timeout=60)
+    woken = []
+    monkeypatch.setattr("shop.outbox.publish.wake", lambda *args: woken.append(args) or True)
+    assert drain_task.run() == {"batches": 2, "done": 3}
+    assert caches["outbox"].get(DRAIN_WAITING) is None  # commits from its start publish anew
+    assert woken == [()]  # the first batch came back full: another drain to share the rest
+    assert set(Entry.objects.values_list("status", flat=True)) == {"done"}
+
+    retried = {}
+
+    def retry(*, exc, countdown):
+        retried.update(exc=exc, countdown=countdown)
+        return RuntimeError("retry")
+
+    def gone(**kwargs):
+        raise OperationalError("the database system is shutting down")
+
+    class Request:
+        is_eager, retries = False, 3
+
+    monkeypatch.setattr("shop.outbox.batch.drain", gone)
+    monkeypatch.setattr(drain_task, "retry", retry)
+    monkeypatch.setattr(type(drain_task), "request", Request(), raising=False)
+    with pytest.raises(RuntimeError, match="retry"):
+        drain_task.run()
+    assert isinstance(retried["exc"], OperationalError)
+    assert 0 < retried["countdown"] <= settings.DATABASE_RETRY_MAX_DELAY
