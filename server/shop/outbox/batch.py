@@ -146,17 +146,19 @@ def _run_batch(entries: list[Entry]) -> list[Result]:
     results: list[Result] = []
     for name, group in by_kind.items():
         kind = kinds.get(name)
-        with ExitStack() as stack:
-            opened = False
+        stack, entered = ExitStack(), False
+        try:
             for entry in group:
                 if time.monotonic() >= deadline:
                     results.append(Result(entry, outcome="released"))
                     continue
-                if not opened:  # the kind's resources, only once one of its entries runs
+                if not entered:  # the kind's resources, only once one of its entries runs
                     _enter(stack, kind, group)
-                    opened = True
+                    entered = True
                 with request_id(entry.request_id):
                     results.append(_attempt(kind, entry))
+        finally:
+            _leave(stack, kind)
     _settle(results)
     _publish_retries([r for r in results if r.retry_in is not None])
     for result in results:
@@ -184,6 +186,17 @@ def _enter(stack: ExitStack, kind: kinds.Kind, entries: list[Entry]) -> None:
     except Exception as exc:
         if database_gone(exc):
             raise
+        logger.warning(
+            'event=outbox_batch_context_failed kind=%s error="%s: %s"', kind.name, type(exc).__name__, exc
+        )
+
+
+def _leave(stack: ExitStack, kind: kinds.Kind) -> None:
+    """Leaves the kind's batch context. What fails there (a mail server that refuses the QUIT) is
+    logged and nothing more: the work is done, and its outcomes are still to be recorded."""
+    try:
+        stack.close()
+    except Exception as exc:
         logger.warning(
             'event=outbox_batch_context_failed kind=%s error="%s: %s"', kind.name, type(exc).__name__, exc
         )

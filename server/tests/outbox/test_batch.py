@@ -443,3 +443,26 @@ def test_the_drain_task_clears_the_waiting_mark_runs_what_is_ready_and_waits_out
         drain_task.run()
     assert isinstance(retried["exc"], OperationalError)
     assert 0 < retried["countdown"] <= settings.DATABASE_RETRY_MAX_DELAY
+
+
+def test_a_batch_context_that_fails_costs_only_what_it_would_have_shared(register_kind, settings, caplog):
+    from contextlib import contextmanager
+
+    settings.ECHO_MAX_RETRIES, settings.ECHO_RETRY_BACKOFF = 2, 0.5
+
+    @contextmanager
+    def refuses_to_open(entries):
+        raise ConnectionRefusedError("the mail server is down")
+        yield
+
+    @contextmanager
+    def refuses_to_close(entries):
+        yield
+        raise ConnectionResetError("the mail server hung up on QUIT")
+
+    register_kind(Kind("echo", run=lambda entry: Outcome(), settings_prefix="ECHO", batch=refuses_to_open))
+    register_kind(Kind("ohce", run=lambda entry: Outcome(), settings_prefix="ECHO", batch=refuses_to_close))
+    [owe(kind, n) for kind in ("echo", "ohce") for n in (1, 2)]
+    assert [r.outcome for r in run_batch(claim_batch(10))] == ["done"] * 4
+    assert set(Entry.objects.values_list("status", flat=True)) == {"done"}
+    assert caplog.text.count("event=outbox_batch_context_failed") == 2
