@@ -40,11 +40,11 @@ from shop.core.logs import Pairs
 
 from . import kinds
 from .claims import lease, settle
-from .kinds import Record, TryAgain
+from .kinds import Record
 from .metrics import RUN_DURATION, RUNS
 from .models import Entry, EntryStatus
 from .publish import Ref, publish
-from .runner import backoff
+from .runner import backoff, failure, log_failed, log_refused
 from .tasks import run_entry_task
 
 logger = logging.getLogger(__name__)
@@ -210,8 +210,7 @@ def _attempt(kind: kinds.Kind, entry: Entry) -> Result:
     except Exception as exc:
         if database_gone(exc):
             raise
-        error = str(exc) if isinstance(exc, TryAgain) else f"{type(exc).__name__}: {exc}"
-        record = exc.record if isinstance(exc, TryAgain) else None
+        error, record = failure(exc)
         seconds = time.perf_counter() - started
         if entry.attempts >= kind.max_attempts:
             return Result(entry, EntryStatus.FAILED, error, record, "failed", seconds=seconds)
@@ -319,22 +318,9 @@ def _log(result: Result) -> None:
         result.seconds * 1000,
     )
     if result.outcome == "failed":
-        logger.error(
-            'event=outbox_failed kind=%s entry_id=%s object_id=%s attempts=%d error="%s"',
-            entry.kind,
-            entry.pk,
-            entry.object_id,
-            entry.attempts,
-            result.error,
-        )
+        log_failed(entry, result.error)
     elif result.outcome == "refused":
-        logger.error(
-            'event=outbox_refused kind=%s entry_id=%s object_id=%s note="%s"',
-            entry.kind,
-            entry.pk,
-            entry.object_id,
-            result.error,
-        )
+        log_refused(entry, result.error)
     elif result.outcome == "retried":
         logger.warning(
             'event=outbox_retry kind=%s entry_id=%s object_id=%s attempts=%d retry_in=%.2fs error="%s"',

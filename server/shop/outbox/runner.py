@@ -11,7 +11,7 @@ from shop.core.errors import database_gone
 
 from . import kinds
 from .claims import claim, settle
-from .kinds import TryAgain
+from .kinds import Record, TryAgain
 from .metrics import RUN_DURATION, RUNS
 from .models import Entry, EntryStatus
 
@@ -68,30 +68,44 @@ def _attempt(entry: Entry) -> str:
     except Exception as exc:
         if database_gone(exc):  # not the work's failure: the task waits for the database
             raise
-        error = str(exc) if isinstance(exc, TryAgain) else f"{type(exc).__name__}: {exc}"
-        record = exc.record if isinstance(exc, TryAgain) else None
+        error, record = failure(exc)
         if entry.attempts >= kind.max_attempts:  # that was the last one
             settle(entry, status=EntryStatus.FAILED, error=error, record=record)
-            logger.error(
-                'event=outbox_failed kind=%s entry_id=%s object_id=%s attempts=%d error="%s"',
-                entry.kind,
-                entry.pk,
-                entry.object_id,
-                entry.attempts,
-                error,
-            )
+            log_failed(entry, error)
             return "failed"
         settle(entry, error=error, record=record)
         RUNS.labels(entry.kind, "retried").inc()
         raise RetryLater(backoff(entry.attempts - 1, kind.backoff)) from exc
     settle(entry, status=outcome.status, error=outcome.note, record=outcome.record)
     if outcome.status == EntryStatus.FAILED:
-        logger.error(
-            'event=outbox_refused kind=%s entry_id=%s object_id=%s note="%s"',
-            entry.kind,
-            entry.pk,
-            entry.object_id,
-            outcome.note,
-        )
+        log_refused(entry, outcome.note)
         return "refused"
     return outcome.status
+
+
+def failure(exc: Exception) -> tuple[str, Record | None]:
+    """What a failed attempt records: its error, and the rows a `TryAgain` carries (a partner's answer)."""
+    if isinstance(exc, TryAgain):
+        return str(exc), exc.record
+    return f"{type(exc).__name__}: {exc}", None
+
+
+def log_failed(entry: Entry, error: str) -> None:
+    logger.error(
+        'event=outbox_failed kind=%s entry_id=%s object_id=%s attempts=%d error="%s"',
+        entry.kind,
+        entry.pk,
+        entry.object_id,
+        entry.attempts,
+        error,
+    )
+
+
+def log_refused(entry: Entry, note: str) -> None:
+    logger.error(
+        'event=outbox_refused kind=%s entry_id=%s object_id=%s note="%s"',
+        entry.kind,
+        entry.pk,
+        entry.object_id,
+        note,
+    )
