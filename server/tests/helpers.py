@@ -87,6 +87,17 @@ class PartnerStub:
         self.server.server_close()
 
 
+def other_session():
+    """A second PostgreSQL session on the test database, beside Django's (a psycopg connection: use
+    it as a context manager; it commits when the block ends)."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    return psycopg.connect(
+        **{key: params[key] for key in ("dbname", "host", "port", "user", "password") if params.get(key)}
+    )
+
+
 def race(workers: list[Callable[[], object]]) -> list[object]:
     """Runs the callables at once (released by a barrier); returns each one's result or exception."""
     barrier = threading.Barrier(len(workers))

@@ -100,10 +100,6 @@ class Drained:
     batches: int = 0
     outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
-    @property
-    def entries(self) -> int:
-        return sum(self.outcomes.values())
-
 
 def drain(*, limit: int | None = None, seconds: float | None = None, on_full=None) -> Drained:
     """Runs batches of ready entries until none is left or `seconds` (OUTBOX_DRAIN_SECONDS) have

@@ -6,7 +6,6 @@ import importlib
 import logging
 import sys
 
-import psycopg
 import pytest
 from django.db import OperationalError, connection
 from django.db.backends.signals import connection_created
@@ -14,7 +13,7 @@ from django.db.backends.signals import connection_created
 from shop.api import outage
 from shop.core.timeouts import bound_waits
 from shop.orders.models import Order
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, other_session
 
 pytestmark = [pytest.mark.memcached, pytest.mark.django_db(transaction=True)]
 
@@ -35,20 +34,12 @@ def bounded(settings):
         cursor.execute("RESET statement_timeout")
 
 
-def holder() -> psycopg.Connection:
-    """A second session on the test database, as a migration or a long transaction would be."""
-    params = connection.get_connection_params()
-    return psycopg.connect(
-        **{key: params[key] for key in ("dbname", "host", "port", "user") if key in params}
-    )
-
-
 def test_a_request_queued_behind_a_held_lock_is_a_503_and_changes_nothing(
     alice_client, lamp, bounded, settings, caplog
 ):
     alice_client.get("/api/auth/me/")
     order = {"items": [{"product": lamp.pk, "quantity": 1}]}
-    with holder() as other, caplog.at_level(logging.WARNING, logger="shop.api.outage"):
+    with other_session() as other, caplog.at_level(logging.WARNING, logger="shop.api.outage"):
         other.execute("LOCK TABLE catalog_product IN ACCESS EXCLUSIVE MODE")
         response = alice_client.post("/api/orders/", order, format="json")
         body = assert_problem(response, 503, "service_unavailable")

@@ -8,7 +8,7 @@ from shop.catalog.models import Product
 from shop.core.errors import DomainError
 from shop.orders.models import IdempotencyKey, Order, OrderItem
 from shop.orders.services import change_order_status, place_order
-from tests.helpers import race
+from tests.helpers import other_session, race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -47,9 +47,6 @@ def test_stock_gone_between_the_read_and_the_decrement_refuses_the_whole_order(
     """The stock is read without a lock and taken last: another transaction that sells the units
     (or retires the product) in between, and commits, wins; this order is refused and nothing of
     it stays (no order, line, status change or outbox entry)."""
-    import psycopg
-    from django.db import connection
-
     from shop.orders import services
     from shop.outbox.models import Entry
 
@@ -59,14 +56,7 @@ def test_stock_gone_between_the_read_and_the_decrement_refuses_the_whole_order(
 
     def and_meanwhile(total):
         checked(total)
-        settings = connection.settings_dict
-        with psycopg.connect(
-            host=settings["HOST"],
-            port=settings["PORT"],
-            user=settings["USER"],
-            password=settings["PASSWORD"] or None,
-            dbname=settings["NAME"],
-        ) as other:  # another session, which commits at once: this one holds no lock yet
+        with other_session() as other:  # another session, which commits at once: this one holds no lock yet
             other.execute("SET LOCAL lock_timeout = '2s'")  # were the row locked, fail instead of hanging
             other.execute(meanwhile, (product.pk,))
 
@@ -85,9 +75,6 @@ def test_units_back_between_a_failed_decrement_and_its_reason_are_taken_not_skip
     """The decrement finds too few units; before the order looks at why, a cancel puts units back
     and commits. The line is taken again, not placed without its stock (the stock and the order
     lines always agree)."""
-    import psycopg
-    from django.db import connection
-
     from shop.orders import services
 
     product = make_product("Returned", price="5.00", stock=1)
@@ -95,14 +82,7 @@ def test_units_back_between_a_failed_decrement_and_its_reason_are_taken_not_skip
     looked = services.stock_now
 
     def after_a_restock(product_id):
-        settings = connection.settings_dict
-        with psycopg.connect(
-            host=settings["HOST"],
-            port=settings["PORT"],
-            user=settings["USER"],
-            password=settings["PASSWORD"] or None,
-            dbname=settings["NAME"],
-        ) as other:  # the cancel, committed between the failed decrement and this look
+        with other_session() as other:  # the cancel, committed between the failed decrement and this look
             other.execute("SET LOCAL lock_timeout = '2s'")
             other.execute("UPDATE catalog_product SET stock = stock + 4 WHERE id = %s", (product_id,))
         monkeypatch.setattr(services, "stock_now", looked)  # once
