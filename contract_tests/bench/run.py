@@ -187,11 +187,12 @@ ADMIN_QUERIES = (
     "ordering=-total_price",
     "status=pending&ordering=-total_price",
     "user={user}&ordering=total_price",
-    # the search (q): a recipient's full name (1 bulk order in 5,000) and a surname (1 in 100),
-    # a postal code, a customer, a product on nearly every order, nothing; a page further on by
-    # its cursor
+    # the search (q): a recipient's full name (1 bulk order in 5,000), a surname (1 in 100) and a
+    # first name (1 in 50), a postal code, a customer, a product on nearly every order, nothing;
+    # a page further on by its cursor
     "q=Ben%20Schmidt",
     "q=Schmidt",
+    "q=Lukas",
     "q=00123",
     "q=alice",
     "q=Product%200000000",

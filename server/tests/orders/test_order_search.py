@@ -1,6 +1,8 @@
 """The staff's order search (`q`): number, customer, recipient, postal code, product as ordered;
 both plans (a rare term fetched by id, a common one read in the list's order) answer the same."""
 
+from urllib.parse import urlencode
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -20,6 +22,7 @@ def orders(alice, bob, make_product, make_user):
     carol.email = "carol@lovelace-labs.example"
     carol.save()
     kettle, lamp = make_product("Copper kettle", stock=50), make_product("Desk lamp", stock=50)
+    cosy = make_product("Wool tea cosy", stock=50)
 
     def place(user, product, **address):
         shipping = {**ADDRESS, **address} if address is not None else None
@@ -33,22 +36,36 @@ def orders(alice, bob, make_product, make_user):
         "bob_lamp": place(bob, lamp, name="Alan Turing", postal_code="CB2 1TN"),
         "carol_lamp": place(carol, lamp, name="Mary Somerville", postal_code="EH1 1YZ"),
         "bob_kettle": place(bob, kettle, name="Ada Lovelace", postal_code="SW1Y 4JH"),
+        "alice_cosy": place(alice, cosy, name="Seán O'Brien-Smith", postal_code="N1 9GU"),
     }
     lamp.name = "Reading lamp"  # renamed after it was ordered: the orders keep "Desk lamp"
     lamp.save()
     return placed
 
 
-@pytest.fixture(params=["sparse", "dense", "long sides"])
+@pytest.fixture(autouse=True)
+def fresh_statistics():
+    """The word indexes' statistics are kept per process: each test reads its own."""
+    search._shares.clear()
+    yield
+    search._shares.clear()
+
+
+@pytest.fixture(params=["sparse", "dense", "long sides", "long sides, sparse", "no words"])
 def plan(request, monkeypatch):
     """Every plan: by id (a rare term); the list read in its order, testing each order against
-    the sides' listed rows (SPARSE = 0: every term is common); and the same with every side
-    probed by a subquery and asked per order with EXISTS (SIDE_IDS = 0 too: no side is short
-    enough to list)."""
+    the sides' listed rows (SPARSE = 0: every term is common); the same with every side probed
+    by a subquery and asked per order with EXISTS (SIDE_IDS = 0 too: no side is short enough
+    to list); sides too long to list but few orders (the first listed rows' probe is not
+    enough, the subquery's is); and terms of several words found by the trigram indexes, as
+    when the statistics say their words are common (WORD_SHARE = -1), where the others find
+    them through the word indexes (no statistics in a test database: the words are asked)."""
     if request.param in ("dense", "long sides"):
         monkeypatch.setattr(search, "SPARSE", 0)
-    if request.param == "long sides":
+    if request.param.startswith("long sides"):
         monkeypatch.setattr(search, "SIDE_IDS", 0)
+    if request.param == "no words":
+        monkeypatch.setattr(search, "_words_are_rare", lambda index, asked: False)
     return request.param
 
 
@@ -68,10 +85,21 @@ def found(client, query: str) -> set[int]:
         ("bob", {"bob_lamp", "bob_kettle"}),  # username
         ("lovelace", {"bob_kettle", "carol_lamp"}),  # a recipient, and carol's e-mail
         ("nothing-like-it", set()),
+        # several words: the first may end a word, the last start one, the inner ones are whole
+        ("ada lovelace", {"bob_kettle"}),
+        ("ace Hop", {"alice_kettle"}),  # "Grace Hopper"
+        ("a Lovelace", {"bob_kettle"}),  # a first part too short for the word index
+        ("Lovelace Ada", set()),  # the words, not in that order
+        ("ry  Somerville", set()),  # two spaces: not what was written
+        ("ol tea cos", {"alice_cosy"}),  # a line's product, as ordered
+        ("SEÁN O'BRIEN-S", {"alice_cosy"}),  # upper-cased by PostgreSQL as the index was
+        ("Sean O'Brien", set()),  # an accent is a letter of its own
+        ("x' & !y:* (z", set()),  # what tsquery would read as operators is quoted
+        ("back\\ slash", set()),
     ],
 )
 def test_it_finds_orders_by_each_of_their_parts(client_for, staff, orders, plan, term, expected):
-    assert found(client_for(staff), f"q={term}") == {orders[name].pk for name in expected}
+    assert found(client_for(staff), urlencode({"q": term})) == {orders[name].pk for name in expected}
 
 
 def test_the_order_number_finds_that_order(client_for, staff, orders, plan):
@@ -133,3 +161,49 @@ def test_postgresql_has_a_trigram_index_for_every_substring_match():
         "user_email_trgm",
     }
     assert all("gin_trgm_ops" in definition and "upper" in definition for definition in indexes.values())
+
+
+def test_a_term_of_several_words_asks_the_word_index_for_its_ends():
+    assert search.affixes("Ben Schmidt") == ["<Ben", ">Schmidt"]
+    assert search.affixes("Anna Maria Schmidt") == ["<Anna", ">Maria", ">Schmidt"]
+    assert search.affixes("a Lovelace") == [">Lovelace"]  # one letter: the index holds none
+    assert search.affixes(" Ada") == [">Ada"]  # a word starts there
+    assert search.affixes("Schmidt") == []  # anywhere inside a word: nothing to ask
+    assert search.affixes("a b") == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the word indexes are PostgreSQL's")
+def test_the_word_index_holds_each_start_and_end_of_every_word():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT shop_search_words('Ben  Schmidt-Ö'), shop_search_words('a')")
+        words, single = cursor.fetchone()
+    assert set(words.replace("'", "").split()) == {
+        "<BEN", "<EN", "<-Ö", "<T-Ö", "<DT-Ö", "<IDT-Ö", "<MIDT-Ö", "<HMIDT-Ö", "<CHMIDT-Ö", "<SCHMIDT-Ö",
+        ">BE", ">BEN", ">SC", ">SCH", ">SCHM", ">SCHMI", ">SCHMID", ">SCHMIDT", ">SCHMIDT-", ">SCHMIDT-Ö",
+    }  # fmt: skip
+    assert single == ""
+
+
+def listing_sql(client, term: str) -> str:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"{LIST}?{urlencode({'q': term})}").status_code == 200
+    return "\n".join(query["sql"] for query in queries)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the word indexes are PostgreSQL's")
+def test_the_word_index_is_asked_only_for_words_its_statistics_call_rare(
+    client_for, staff, orders, monkeypatch
+):
+    client = client_for(staff)
+    assert "shop_search_words" in listing_sql(client, "ada lovelace")  # no statistics yet
+    assert "shop_search_words" not in listing_sql(client, "lovelace")  # one word: the trigrams
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE orders_orderaddress; ANALYZE orders_orderitem")
+    search._shares.clear()
+    # five names: every word is on a fifth of them or more, far above WORD_SHARE
+    assert "shop_search_words" not in listing_sql(client, "ada lovelace")
+    monkeypatch.setattr(search, "WORD_SHARE", 0.5)  # the statistics are kept: no new read
+    with CaptureQueriesContext(connection) as queries:
+        assert found(client, "q=ada%20lovelace") == {orders["bob_kettle"].pk}
+    assert "shop_search_words" in "\n".join(query["sql"] for query in queries)
+    assert "pg_stats" not in "\n".join(query["sql"] for query in queries)
