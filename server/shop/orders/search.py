@@ -7,12 +7,12 @@ indexes serve the substring matches on PostgreSQL, migrations/0006; a word index
 recipient's and the product's names for a term of several rare words, migrations/0007); then
 each way is asked, within the list's other filters, for at most SPARSE + 1 order ids. When
 every way finds no more than SPARSE, the orders are fetched by id, so a rare term costs a few
-index lookups however many orders there are. Otherwise the term is common and the page is read in the list's order,
-each order tested against the ways, which stops as soon as the page is full. Either way the
-probes have counted the matches up to SPARSE + 1, so the result carries its count and its cap
-(`bounded_count`, `count_cap`; read by the capped-count pagination) and nothing counts them
-again: a search's count is exact up to 1,000, and no probe reads more than 1,001 orders
-whether there are a thousand or two million."""
+index lookups however many orders there are. Otherwise the term is common and the page is read
+in the list's order, each order tested against the ways, which stops as soon as the page is
+full. Either way the probes have counted the matches up to SPARSE + 1, so the result carries
+its count and its cap (`bounded_count`, `count_cap`; read by the capped-count pagination) and
+nothing counts them again: a search's count is exact up to 1,000, and no probe reads more than
+1,001 orders whether there are a thousand or two million."""
 
 import re
 import time
@@ -181,22 +181,49 @@ def _ways(term: str) -> list[Way]:
     """The ways the term matches. A side's matching rows are listed when there are at most
     SIDE_IDS of them, so that the probe reads the orders by index whatever the planner thinks
     of the join (it hashed all 200,000 orders to join 111 addresses: 36 ms; by id, 5 ms) and
-    the page can choose between walking the list and fetching the matches. A side with more
-    rows than that is probed by its first SPARSE + 1 rows, which settle that the term is common
-    when their orders are more than SPARSE (the subquery searches the side again: 5 to 20 ms
-    for a name on 20,000 to 40,000 of 2,000,000 addresses), else by a subquery; the page
-    asks it per order (FencedExists) as it walks the list. A side without a match is no way
-    at all."""
+    the page can choose between walking the list and fetching the matches.
+
+    A side with more rows than that is probed by its first SPARSE + 1 rows, which settle that
+    the term is common when their orders are more than SPARSE (the subquery searches the side
+    again: 5 to 20 ms for a name on 20,000 to 40,000 of 2,000,000 addresses), else by a
+    subquery; the page asks it per order (FencedExists) as it walks the list, which is cheap
+    when the matches are that dense. Listing SIDE_IDS + 1 rows only to learn that there are more
+    costs as much as the rest of the search (10,001 addresses scattered over 2,000,000: 10 ms),
+    so the first SPARSE + 1 are listed first, and the rest only when PostgreSQL does not expect
+    more than SIDE_IDS. A side without a match is no way at all."""
     ways = []
     for listing, side, key, field in _sides(term):
-        keys = list(listing.order_by().values_list(key, flat=True)[: SIDE_IDS + 1])
-        if len(keys) > SIDE_IDS:
+        limit = min(SPARSE, SIDE_IDS) + 1
+        keys = _keys(listing, key, limit)
+        if len(keys) == limit <= SIDE_IDS and _expected_rows(listing) <= SIDE_IDS:
+            limit = SIDE_IDS + 1
+            keys = _keys(listing, key, limit)
+        if len(keys) < limit:  # all of them, and no more than SIDE_IDS
+            if keys:
+                listed = _any_of(field, keys)
+                ways.append(Way([listed], listed))
+        else:
             probes = [_any_of(field, keys[: SPARSE + 1]), Q(**{f"{field}__in": side.values(key)})]
             ways.append(Way(probes, Q(FencedExists(side.filter(**{key: OuterRef(field)})))))
-        elif keys:
-            listed = _any_of(field, keys)
-            ways.append(Way([listed], listed))
     return ways
+
+
+def _keys(listing: QuerySet, key: str, limit: int) -> list[int]:
+    return list(listing.order_by().values_list(key, flat=True)[:limit])
+
+
+def _expected_rows(listing: QuerySet) -> float:
+    """How many rows PostgreSQL expects the listing to find (its plan's estimate, from the
+    statistics of the index's expression: 40,249 for a first name on 40,000 of 2,000,000
+    addresses, 20,125 for a surname on 20,000; at least 199 for anything rarer). Elsewhere 0:
+    the listing goes on."""
+    if connection.vendor != "postgresql":
+        return 0
+    sql, params = listing.order_by().values(listing.model._meta.pk.name).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        (plan,) = cursor.fetchone()
+    return plan[0]["Plan"]["Plan Rows"]
 
 
 def _fetched_by_id(ids: set[int]):

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from shop.orders import search
+from shop.orders.models import OrderAddress
 from shop.orders.services import place_order
 from tests.helpers import ADDRESS, assert_problem
 
@@ -51,19 +52,23 @@ def fresh_statistics():
     search._shares.clear()
 
 
-@pytest.fixture(params=["sparse", "dense", "long sides", "long sides, sparse", "no words"])
+@pytest.fixture(params=["sparse", "dense", "long sides", "long sides, sparse", "expected long", "no words"])
 def plan(request, monkeypatch):
     """Every plan: by id (a rare term); the list read in its order, testing each order against
     the sides' listed rows (SPARSE = 0: every term is common); the same with every side probed
     by a subquery and asked per order with EXISTS (SIDE_IDS = 0 too: no side is short enough
     to list); sides too long to list but few orders (the first listed rows' probe is not
-    enough, the subquery's is); and terms of several words found by the trigram indexes, as
+    enough, the subquery's is); sides PostgreSQL expects too long to list, of which only the
+    first rows are; and terms of several words found by the trigram indexes, as
     when the statistics say their words are common (WORD_SHARE = -1), where the others find
     them through the word indexes (no statistics in a test database: the words are asked)."""
     if request.param in ("dense", "long sides"):
         monkeypatch.setattr(search, "SPARSE", 0)
     if request.param.startswith("long sides"):
         monkeypatch.setattr(search, "SIDE_IDS", 0)
+    if request.param == "expected long":
+        monkeypatch.setattr(search, "SPARSE", 0)
+        monkeypatch.setattr(search, "_expected_rows", lambda listing: search.SIDE_IDS + 1)
     if request.param == "no words":
         monkeypatch.setattr(search, "_words_are_rare", lambda index, asked: False)
     return request.param
@@ -182,6 +187,11 @@ def test_the_word_index_holds_each_start_and_end_of_every_word():
         ">BE", ">BEN", ">SC", ">SCH", ">SCHM", ">SCHMI", ">SCHMID", ">SCHMIDT", ">SCHMIDT-", ">SCHMIDT-Ö",
     }  # fmt: skip
     assert single == ""
+
+
+def test_postgresql_is_asked_how_many_rows_a_listing_expects(orders):
+    expected = search._expected_rows(OrderAddress.objects.filter(name__icontains="lovelace"))
+    assert expected >= 1 if connection.vendor == "postgresql" else expected == 0
 
 
 def listing_sql(client, term: str) -> str:
