@@ -58,11 +58,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before everything that may read the body or answer for the API: the contract comes first.
     "shop.api.middleware.OpenAPIValidationMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, Django's own login and messages serve the admin and the documentation pages;
+    # the API skips them (bearer tokens: shop/api/site_middleware.py).
+    "shop.api.site_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "shop.api.site_middleware.AuthenticationMiddleware",
+    "shop.api.site_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: refuses a locked-out admin login with its 429 page.
     "shop.accounts.lockout.AdminLoginLockoutMiddleware",
