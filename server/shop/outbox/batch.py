@@ -43,7 +43,7 @@ from .claims import lease, settle
 from .kinds import Record
 from .metrics import RUN_DURATION, RUNS
 from .models import Entry, EntryStatus
-from .publish import Ref, publish
+from .publish import Ref, left_for_sweeper, publish
 from .runner import backoff, failure, log_failed, log_refused
 from .tasks import run_entry_task
 
@@ -361,9 +361,4 @@ def _hand_back(entries: list[Entry]) -> None:
                 countdown=countdown,
             )
         except Exception as exc:  # the sweeper publishes it once its lease has lapsed
-            logger.warning(
-                'event=enqueue_failed entry_ids=%s error="%s: %s" action=left_for_sweeper',
-                entry.pk,
-                type(exc).__name__,
-                exc,
-            )
+            left_for_sweeper([entry.pk], exc, stamped=False)

@@ -85,7 +85,7 @@ def wake(entries: Sequence[Ref] = ()) -> bool:
     except Exception as exc:  # kombu/redis connection errors: the sweeper will publish them
         with suppress(Exception):
             waiting.delete(DRAIN_WAITING)
-        _left_for_sweeper([entry.pk for entry in entries], exc, stamped=True)
+        left_for_sweeper([entry.pk for entry in entries], exc, stamped=True)
         return False
     return True
 
@@ -96,7 +96,9 @@ def drain_started() -> None:
         caches["outbox"].delete(DRAIN_WAITING)
 
 
-def _left_for_sweeper(entry_ids: list[int], exc: Exception, *, stamped: bool) -> None:
+def left_for_sweeper(entry_ids: list[int], exc: Exception, *, stamped: bool) -> None:
+    """The broker did not take these entries' runs: one `enqueue_failed` line, and the sweeper
+    publishes them later. `stamped` entries lose the publish stamp that kept the sweeper away."""
     logger.warning(
         'event=enqueue_failed entry_ids=%s error="%s: %s" action=left_for_sweeper',
         ",".join(map(str, entry_ids)),
@@ -120,7 +122,7 @@ def publish(entries: Sequence[Ref | Entry], *, stamped: bool = False, countdown:
     try:
         (runs[0] if len(runs) == 1 else chain(*runs)).apply_async(countdown=countdown)
     except Exception as exc:  # kombu/redis connection errors: the sweeper will publish it again
-        _left_for_sweeper(entry_ids, exc, stamped=stamped)
+        left_for_sweeper(entry_ids, exc, stamped=stamped)
         return False
     if not stamped:
         Entry.objects.filter(pk__in=entry_ids).update(enqueued_at=timezone.now())
