@@ -246,7 +246,7 @@ def search_orders(orders: QuerySet[Order], term: str) -> QuerySet[Order]:
             # unordered: in the list's order, PostgreSQL walked every order to find a customer's
             ids = list(orders.filter(probe).order_by().values_list("pk", flat=True)[: SPARSE + 1])
             if len(ids) > SPARSE:
-                result = orders.filter(Q.create([way.page for way in ways], connector=Q.OR))
+                result = orders.filter(Q.create([each.page for each in ways], connector=Q.OR))
                 result.count_cap = COUNT_CAP
                 if len(ids) > COUNT_CAP:
                     result.bounded_count = len(ids)
