@@ -7,11 +7,20 @@ import time
 
 from django.core.cache.backends.base import MEMCACHE_MAX_KEY_LENGTH
 from django.core.cache.backends.memcached import PyMemcacheCache
-from pymemcache.client.base import check_key_helper
+from pymemcache.client.base import Client, check_key_helper
 from pymemcache.client.hash import HashClient
 from pymemcache.exceptions import MemcacheError
 
 logger = logging.getLogger(__name__)
+
+
+class PrecheckedClient(Client):
+    """A connection of `PinnedHashClient`, which checks every key before it hands it to one: the
+    key is not checked a second time here (pymemcache checks it in both, about 6,000 CPU
+    instructions each time)."""
+
+    def check_key(self, key, key_prefix: bytes) -> bytes:
+        return key_prefix + (key.encode("utf8") if isinstance(key, str) else key)
 
 
 class PinnedHashClient(HashClient):
@@ -24,6 +33,8 @@ class PinnedHashClient(HashClient):
     one, and serves what the bump was meant to invalidate. Here a server marked down keeps its
     keys: they read as misses (or raise, with `ignore_exc=False`, so an invalidation is recorded
     and redelivered) until `dead_timeout` has passed and the server is tried again."""
+
+    client_class = PrecheckedClient
 
     def remove_server(self, server, port=None) -> None:
         if port is not None:

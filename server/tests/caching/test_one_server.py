@@ -75,3 +75,27 @@ def test_a_server_that_is_down_reads_as_a_miss_or_raises_as_in_the_stock_client(
     later = [outcome(pinned.get_many, ["a", "b"]) for _ in range(6)]
     assert later[-1] == ({} if ignore_exc else MemcacheError)
     assert pinned._dead_clients
+
+
+COMMANDS = {
+    "get": lambda client, key: client.get(key),
+    "set": lambda client, key: client.set(key, b"1", noreply=False),
+    "add": lambda client, key: client.add(key, b"1", noreply=False),
+    "delete": lambda client, key: client.delete(key, noreply=False),
+    "incr": lambda client, key: client.incr(key, 1),
+    "touch": lambda client, key: client.touch(key, 60, noreply=False),
+    "get_many": lambda client, key: client.get_many(["fine", key]),
+    "set_many": lambda client, key: client.set_many({"fine": b"1", key: b"1"}, noreply=False),
+    "delete_many": lambda client, key: client.delete_many(["fine", key], noreply=False),
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_checks_its_keys_once_and_still_refuses_an_illegal_one(server, command):
+    """The pooled connections of `PinnedHashClient` do not check a key again: the hash client
+    checked it, for every command, and raises even where it would fail open."""
+    stock, pinned = clients(server, ignore_exc=True)
+    run = COMMANDS[command]
+    for key in ("bad key", "k" * 251, "nul\x00", " lead"):
+        assert outcome(run, pinned, key) is outcome(run, stock, key) is MemcacheIllegalInputError
+    assert outcome(run, pinned, "legal-1") == outcome(run, stock, "legal-2")  # two keys: add stores
