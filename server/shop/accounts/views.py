@@ -3,10 +3,10 @@
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
+from shop.api.base_views import ApiRequestMixin, ApiView
 from shop.api.throttling import BodyFieldRateThrottle, ScopedRateThrottle
 
 from .email_verification import check_may_log_in, request_email_verification, verify_email
@@ -22,7 +22,7 @@ class UserOutputSerializer(serializers.Serializer):
     is_staff = serializers.BooleanField()
 
 
-class PublicThrottledView(APIView):
+class PublicThrottledView(ApiView):
     """Open to anyone, rate-limited per client by the view's `throttle_scope`."""
 
     authentication_classes = []
@@ -52,7 +52,7 @@ class LoginSerializer(TokenObtainPairSerializer):
         return super().get_token(user)
 
 
-class LoginView(jwt_views.TokenObtainPairView):
+class LoginView(ApiRequestMixin, jwt_views.TokenObtainPairView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
     serializer_class = LoginSerializer
@@ -77,7 +77,7 @@ class RefreshView(PublicThrottledView):
         return Response(refresh_tokens(refresh=serializer.validated_data["refresh"]))
 
 
-class LogoutView(APIView):
+class LogoutView(ApiView):
     InputSerializer = RefreshInputSerializer
 
     def post(self, request):
@@ -87,7 +87,7 @@ class LogoutView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PasswordChangeView(APIView):
+class PasswordChangeView(ApiView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "password"
 
@@ -175,6 +175,6 @@ class EmailVerifyView(PublicThrottledView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MeView(APIView):
+class MeView(ApiView):
     def get(self, request):
         return Response(UserOutputSerializer(request.user).data)

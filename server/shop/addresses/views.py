@@ -2,7 +2,8 @@
 
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
+
+from shop.api.base_views import ApiView
 
 from .selectors import saved_address_get_for, saved_addresses_of
 from .serializers import (
@@ -13,7 +14,7 @@ from .serializers import (
 from .services import create_saved_address, delete_saved_address, update_saved_address
 
 
-class AddressListView(APIView):
+class AddressListView(ApiView):
     def get(self, request):
         addresses = saved_addresses_of(user=request.user)
         return Response({"results": SavedAddressOutputSerializer(addresses, many=True).data})
@@ -33,7 +34,7 @@ class AddressListView(APIView):
         )
 
 
-class AddressDetailView(APIView):
+class AddressDetailView(ApiView):
     def get(self, request, pk: int):
         return Response(
             SavedAddressOutputSerializer(saved_address_get_for(user=request.user, address_id=pk)).data

@@ -3,9 +3,9 @@
 from functools import partial
 
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from shop.api.base_views import GenericApiView
 from shop.api.cached_responses import cached_json, cached_read, none_match, not_modified, store_after_render
 from shop.api.pagination import CappedCountPagination
 from shop.api.permissions import IsStaffOrReadOnly
@@ -18,7 +18,7 @@ from .serializers import ProductInputSerializer, ProductOutputSerializer, produc
 from .services import create_product, retire_product, update_product
 
 
-class ProductListView(GenericAPIView):
+class ProductListView(GenericApiView):
     permission_classes = [IsStaffOrReadOnly]
     pagination_class = CappedCountPagination
     filterset_class = ProductFilter
@@ -49,7 +49,7 @@ class ProductListView(GenericAPIView):
         )
 
 
-class ProductDetailView(GenericAPIView):
+class ProductDetailView(GenericApiView):
     permission_classes = [IsStaffOrReadOnly]
     serializer_class = ProductOutputSerializer
 

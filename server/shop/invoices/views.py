@@ -2,8 +2,8 @@ import logging
 
 from django.conf import settings
 from django.http import FileResponse
-from rest_framework.generics import GenericAPIView
 
+from shop.api.base_views import GenericApiView
 from shop.core.error_codes import ApiErrorCode
 from shop.core.errors import Unavailable
 from shop.core.storage import STORAGE_ERRORS
@@ -12,7 +12,7 @@ from shop.orders.selectors import order_get_for, order_not_found
 logger = logging.getLogger(__name__)
 
 
-class OrderReportView(GenericAPIView):
+class OrderReportView(GenericApiView):
     """The order's PDF invoice, for its owner or staff; 404 until it has been written. The file is
     streamed from its storage by this view, whatever the storage: the bucket of an object store
     stays private, and the owner-or-staff rule is the one place access is decided."""

@@ -3,11 +3,11 @@
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 
 from shop.addresses.serializers import AddressInputSerializer
+from shop.api.base_views import GenericApiView
 from shop.api.cached_responses import cached_read
 from shop.api.pagination import CappedCountPagination, KeysetCursorPagination
 from shop.api.preconditions import if_match_precondition, json_with_etag
@@ -28,7 +28,7 @@ from .serializers import (
 from .services import change_order_status, change_shipping_address, place_order
 
 
-class _OrderListView(GenericAPIView):
+class _OrderListView(GenericApiView):
     pagination_class = CappedCountPagination  # a count that costs the same at 2M orders
     serializer_class = OrderOutputSerializer
 
@@ -71,7 +71,7 @@ class AdminOrderListView(_OrderListView):
         return order_list_all()
 
 
-class AdminOrderExportView(GenericAPIView):
+class AdminOrderExportView(GenericApiView):
     """Every order the staff list's filters find, as a streamed CSV file (orders/export.py)."""
 
     permission_classes = [IsAdminUser]
@@ -87,7 +87,7 @@ class AdminOrderExportView(GenericAPIView):
         return response
 
 
-class OrderDetailView(GenericAPIView):
+class OrderDetailView(GenericApiView):
     serializer_class = OrderOutputSerializer
 
     def get(self, request, pk: int):
@@ -117,7 +117,7 @@ class OrderDetailView(GenericAPIView):
         return json_with_etag(*order_representation(order))  # no query: read before the commit
 
 
-class OrderShippingAddressView(GenericAPIView):
+class OrderShippingAddressView(GenericApiView):
     permission_classes = [IsAdminUser]
 
     def put(self, request, pk: int):
