@@ -112,7 +112,12 @@ class OpenAPIValidationMiddleware:
             # Django reads no body without a Content-Length (its stream is then empty): a GET
             # is spared the read.
             body = request.body if request.META.get("CONTENT_LENGTH", "0") not in ("", "0") else b""
-            query = tuple((k, v) for k, values in request.GET.lists() for v in values)
+            # No query string, no `QueryDict` to build (about 25,000 CPU instructions, even empty).
+            query = (
+                tuple((k, v) for k, values in request.GET.lists() for v in values)
+                if request.META.get("QUERY_STRING")
+                else ()
+            )
         except (RequestDataTooBig, TooManyFieldsSent) as exc:
             return bad_request(request, exc)  # answered here too, where DEBUG would show a page
         query_kinds = route.query_params[method]
