@@ -54,6 +54,14 @@ def test_parameters_the_contract_does_not_name_make_no_entry_of_their_own(client
         assert (response.status_code, response["X-Cache"]) == (200, "HIT")
 
 
+def test_no_query_and_a_query_of_unknown_parameters_share_one_page(client, lamp):
+    """The first is judged without parsing a query at all, the others parse one: the same key."""
+    assert client.get("/api/products/")["X-Cache"] == "MISS"
+    for query in ("?", "?zz=1", "?_=1733390000&callback=x"):
+        response = client.get(f"/api/products/{query}")
+        assert (response.status_code, response["X-Cache"]) == (200, "HIT")
+
+
 def test_repeated_values_never_share_a_page_with_another_order_of_them(client, lamp, make_product):
     make_product("Atlas", price="30.00", stock=3, category="books")
     for query in ("category=home&category=books", "category=books&category=home"):
