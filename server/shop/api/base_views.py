@@ -5,8 +5,9 @@ DRF's `Request` wraps Django's and finds what it does not define (`method`, `MET
 an `AttributeError`: about 6,000 CPU instructions an access. A cached product list made six such
 accesses (DRF's dispatch reads `method` twice, the permission once, the authentication and the
 conditional GET read `META`, the cache key the contract's query). `ApiRequest` defines them: the
-list's hit went from 1,360,918 to 1,325,775 instructions (`make bench-instructions`). The one
-left is DRF's own test for an authenticated user (`_user`)."""
+list's hit went from 1,360,918 to 1,325,775 instructions (callgrind, counted as `make
+bench-instructions` counts them, on a scratch database). The one left is DRF's own test for an
+authenticated user (`_user`)."""
 
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
