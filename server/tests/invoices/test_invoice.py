@@ -149,6 +149,37 @@ def test_markup_in_names_is_printed_not_parsed(place, make_user, make_product, s
         assert literal in text, literal
 
 
+def test_fifty_lines_run_over_pages_with_the_header_on_each_and_the_total_once(place, alice, make_product):
+    lines = [(make_product(f"Article {n:02d} with a name of some length", stock=5), 1) for n in range(50)]
+    order = place(alice, *lines)
+    do_work(order, "invoice")
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(BytesIO(stored(order.pk))).pages]
+    assert len(pages) == 2
+    assert all("Product Quantity Unit price (EUR) Line total (EUR)" in page for page in pages)
+    assert all(f"Article {n:02d} with a name of some length" in "".join(pages) for n in range(50))
+    assert "".join(pages).count("Total (EUR)") == 1 and "Total (EUR)" in pages[-1]
+
+
+def test_a_long_product_name_wraps_inside_its_column(place, alice, make_product):
+    """Every piece of the name is drawn inside the product column (75 mm), left of the quantity."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from shop.invoices.pdf import COLUMNS, MARGIN
+
+    name = "A reading lamp with a brass arm, a linen shade and a switch on its cable " * 2
+    order = place(alice, (make_product(name.strip(), stock=5), 1))
+    do_work(order, "invoice")
+    drawn = []  # (text, x) of every piece of text on the page
+    PdfReader(BytesIO(stored(order.pk))).pages[0].extract_text(
+        visitor_text=lambda text, cm, tm, font, size: drawn.append((text.strip(), tm[4]))
+    )
+    pieces = [(text, x) for text, x in drawn if text and text in name]
+    assert " ".join(text for text, _ in pieces) == name.strip()
+    assert len(pieces) > 1
+    for text, x in pieces:
+        assert x + stringWidth(text, "Helvetica", 10) <= MARGIN + COLUMNS[0], text
+
+
 def test_reportlab_renders_with_its_c_helpers():
     """`reportlab[accel]` installs rl_accel: number formatting, string widths and the page streams'
     ASCII85 run in C (an invoice in about 15 % less time than with the pure-Python fallbacks)."""
