@@ -21,5 +21,6 @@ def store_order_detail(order_id: int, stamp: Stamp, owner_id: int, etag: str, bo
     bodies.store(key, stamp, (owner_id, etag, body), timeout=settings.ORDER_DETAIL_CACHE_TTL)
 
 
-def invalidate_order_detail(order_id: int) -> None:
-    bodies.bump(_keys(order_id)[1])
+def invalidate_order_detail(*order_ids: int) -> None:
+    """Drops these orders' cached representations, in one round trip."""
+    bodies.bump(*(_keys(order_id)[1] for order_id in order_ids))

@@ -232,9 +232,7 @@ def _settle(results: list[Result]) -> None:
             entry.status, entry.settled_at = result.status, now
     try:
         with transaction.atomic():
-            for result in results:
-                if result.record is not None:
-                    result.record()
+            kinds.write_records([result.record for result in results if result.record is not None])
             _save([r.entry for r in results])
     except Exception as exc:
         if database_gone(exc):

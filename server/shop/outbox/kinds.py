@@ -6,17 +6,64 @@
 or failed for good), optionally with domain rows to write in the commit that records it. Any
 exception is a failed attempt: recorded on the entry and retried after `<prefix>_RETRY_BACKOFF *
 2^n` seconds while attempts remain (`<prefix>_MAX_RETRIES` + 1 in all); `TryAgain` also carries
-rows to write with the failure (a partner's answer)."""
+rows to write with the failure (a partner's answer).
 
-from collections.abc import Callable
+A record that writes one row keyed by a unique constraint is best an `Upsert`: a batch writes all
+of its kind's in one statement (`write_records`) instead of one each."""
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
+from django.db import models, transaction
 
 from .models import Entry, EntryStatus
 
 Record = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """A record that inserts `row`, or updates the row that has its `unique_fields` with its
+    `update_fields`; after the commit, `then(key)` (a cache to drop). In a batch's commit, the
+    upserts of one model, fields and `then` are one INSERT ... ON CONFLICT and one call of
+    `then(*keys)`; alone (a single entry's settle), its own."""
+
+    row: models.Model
+    unique_fields: tuple[str, ...]
+    update_fields: tuple[str, ...]
+    then: Callable[..., object] | None = None
+    key: Hashable = None
+
+    def __call__(self) -> None:
+        write_records([self])
+
+
+def write_records(records: Sequence[Record]) -> None:
+    """Writes a batch's records in the caller's transaction: the upserts grouped (the last row
+    for a key wins, as one by one in order), any other record called as it is."""
+    groups: dict[tuple, dict[tuple, Upsert]] = defaultdict(dict)
+    for record in records:
+        if not isinstance(record, Upsert):
+            record()
+            continue
+        meta = record.row._meta
+        group = (type(record.row), record.unique_fields, record.update_fields, record.then)
+        unique = tuple(getattr(record.row, meta.get_field(name).attname) for name in record.unique_fields)
+        groups[group].pop(unique, None)
+        groups[group][unique] = record
+    for (model, unique_fields, update_fields, then), upserts in groups.items():
+        model._default_manager.bulk_create(
+            [upsert.row for upsert in upserts.values()],
+            update_conflicts=True,
+            unique_fields=unique_fields,
+            update_fields=update_fields,
+        )
+        if then is not None:
+            transaction.on_commit(partial(then, *(upsert.key for upsert in upserts.values())))
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,35 @@ def test_a_row_that_cannot_be_recorded_loses_only_its_own(register_kind, setting
     assert [refs for refs, _, _ in published] == [[("echo", 2)]]
 
 
+def test_an_invoice_whose_order_went_during_its_batch_loses_only_its_own_row(
+    alice, make_product, unpublished, published, monkeypatch
+):
+    """The batch's invoices are one upsert: one refused (its order deleted while it rendered; the
+    foreign key is checked at the commit) settles the batch entry by entry, and only its entry
+    is retried."""
+    from shop.invoices import services
+    from shop.orders.models import Order
+
+    orders = place(alice, make_product("Mug", stock=100), 3)
+    gone = orders[1].pk
+    render = services.render_invoice
+
+    def render_and_delete(order):
+        if order.pk == gone:
+            Order.objects.filter(pk=gone).delete()
+        return render(order)
+
+    monkeypatch.setattr(services, "render_invoice", render_and_delete)
+    results = run_batch(claim_batch(3))
+    assert {r.entry.object_id: r.outcome for r in results} == {
+        orders[0].pk: "done",
+        gone: "retried",
+        orders[2].pk: "done",
+    }
+    assert sorted(Invoice.objects.values_list("order_id", flat=True)) == [orders[0].pk, orders[2].pk]
+    assert work(gone, "invoice").error.startswith("recording the outcome failed: IntegrityError")
+
+
 def test_a_batch_past_its_time_releases_what_it_did_not_start(register_kind, settings, published):
     import time
 
@@ -222,7 +251,20 @@ def test_a_batch_of_any_size_costs_three_statements_on_the_outbox(alice, make_pr
         ], n
         assert statements.count("COMMIT") == 2, n
         assert statements.count("SELECT orders_order") == statements.count("SELECT orders_orderitem") == 1, n
+        assert statements.count("INSERT invoices_invoice") == 1, n  # the batch's invoices: one upsert
         drain()
+
+
+def test_a_batch_drops_its_orders_cached_details_in_one_round_trip(
+    alice, make_product, unpublished, settings, monkeypatch
+):
+    from shop.core import cache
+
+    orders = place(alice, make_product("Mug", stock=100), 5)
+    bumped = []
+    monkeypatch.setattr(cache, "_bump_many", bumped.append)
+    run_batch(claim_batch(5))
+    assert bumped == [tuple(f"orders:detail:{order.pk}:version" for order in orders)]
 
 
 class CountingBackend(LocmemBackend):
@@ -466,3 +508,39 @@ def test_a_batch_context_that_fails_costs_only_what_it_would_have_shared(registe
     assert [r.outcome for r in run_batch(claim_batch(10))] == ["done"] * 4
     assert set(Entry.objects.values_list("status", flat=True)) == {"done"}
     assert caplog.text.count("event=outbox_batch_context_failed") == 2
+
+
+def test_upserts_of_a_batch_are_one_statement_in_which_the_last_row_for_a_key_wins(
+    alice, make_product, unpublished
+):
+    """`write_records`: the upserts of one model and fields are one INSERT ... ON CONFLICT (two
+    for one key would be refused by PostgreSQL in one statement: the later one is kept, as one by
+    one), their `then` one call with every key after the commit; any other record is called."""
+    from shop.orders.models import Order
+    from shop.outbox.kinds import Upsert, write_records
+
+    orders = place(alice, make_product("Mug", stock=100), 2)
+    Invoice.objects.create(order=orders[1], file="old.pdf", generated_at=timezone.now())
+    dropped, called = [], []
+
+    def drop(*order_ids: int) -> None:
+        dropped.append(order_ids)
+
+    def upsert(order: Order, file: str) -> Upsert:
+        row = Invoice(order=order, file=file, generated_at=timezone.now())
+        return Upsert(row, ("order",), ("file",), then=drop, key=order.pk)
+
+    records = [upsert(orders[0], "a1.pdf"), lambda: called.append(1), upsert(orders[1], "b.pdf")]
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        write_records([*records, upsert(orders[0], "a2.pdf")])
+        assert dropped == []  # not before the commit
+    assert [statement(q["sql"]) for q in queries.captured_queries].count("INSERT invoices_invoice") == 1
+    assert dict(Invoice.objects.values_list("order_id", "file")) == {
+        orders[0].pk: "a2.pdf",
+        orders[1].pk: "b.pdf",
+    }
+    assert called == [1]
+    assert dropped == [(orders[1].pk, orders[0].pk)]
+    with transaction.atomic():
+        upsert(orders[1], "c.pdf")()  # alone, as a single entry's settle calls it
+    assert Invoice.objects.get(order=orders[1]).file == "c.pdf" and dropped[-1] == (orders[1].pk,)
