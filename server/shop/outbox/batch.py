@@ -28,9 +28,10 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django_guid import clear_guid, get_guid, set_guid
@@ -61,22 +62,63 @@ def ready() -> Q:
 def claim_batch(limit: int) -> list[Entry]:
     """Claims up to `limit` ready entries for their first attempt, in one commit (the kinds'
     `on_claim` in it); returns them, oldest first."""
-    now = timezone.now()
+    until = timezone.now() + lease()
     with transaction.atomic():
-        entries = list(
-            Entry.objects.select_for_update(of=("self",), skip_locked=True)
-            .filter(ready())
-            .order_by("created_at", "pk")[:limit]
-        )
-        if not entries:
-            return []
-        until = now + lease()
-        Entry.objects.filter(pk__in=[entry.pk for entry in entries]).update(attempts=1, claimed_until=until)
+        if connection.vendor == "postgresql":
+            entries = _claimed_in_one_statement(limit, until)
+        else:
+            entries = _claimed_by_the_orm(limit, until)
         for entry in entries:
-            entry.attempts, entry.claimed_until = 1, until
             kind = kinds.get(entry.kind)
             if kind.on_claim is not None:
                 kind.on_claim(entry)
+    return entries
+
+
+# `ready()` and the counted attempt as one statement: the entries are picked and locked once (an
+# ARRAY() subquery is an InitPlan, run once), the claimers skipping each other's rows. The ORM
+# compiled the same SELECT and UPDATE on every claim: 2.9 ms of a worker's CPU per claim against
+# 0.6-0.7 ms, and under load a claim often takes one or two entries.
+_CLAIM = """
+UPDATE {table} SET attempts = 1, claimed_until = %s
+WHERE id = ANY(ARRAY(
+    SELECT id FROM {table} AS entry
+    WHERE status = %s AND attempts = 0 AND claimed_until IS NULL AND kind = ANY(%s)
+      AND NOT EXISTS (SELECT 1 FROM {table} AS waited WHERE waited.id = entry.after_id AND waited.status = %s)
+    ORDER BY created_at, id
+    LIMIT %s
+    FOR UPDATE SKIP LOCKED
+))
+RETURNING {columns}
+"""
+
+
+def _claimed_in_one_statement(limit: int, until: datetime) -> list[Entry]:
+    fields = Entry._meta.concrete_fields
+    sql = _CLAIM.format(
+        table=connection.ops.quote_name(Entry._meta.db_table),
+        columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
+    )
+    pending = EntryStatus.PENDING.value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [until, pending, list(kinds.names()), pending, limit])
+        rows = cursor.fetchall()
+    names = [field.attname for field in fields]
+    entries = [Entry.from_db(connection.alias, names, row) for row in rows]
+    return sorted(entries, key=lambda entry: (entry.created_at, entry.pk))
+
+
+def _claimed_by_the_orm(limit: int, until: datetime) -> list[Entry]:
+    """The same claim for a database without SKIP LOCKED and arrays (SQLite, `make run`)."""
+    entries = list(
+        Entry.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(ready())
+        .order_by("created_at", "pk")[:limit]
+    )
+    if entries:
+        Entry.objects.filter(pk__in=[entry.pk for entry in entries]).update(attempts=1, claimed_until=until)
+    for entry in entries:
+        entry.attempts, entry.claimed_until = 1, until
     return entries
 
 
