@@ -86,19 +86,17 @@ class _Page:
         size: float = SIZE,
         *,
         leading: float = LEADING,
-        x: float = MARGIN,
-        width: float = WIDTH,
         centred: bool = False,
     ) -> None:
-        """Draws `text` wrapped at spaces to `width`, one line per `leading`."""
+        """Draws `text` wrapped at spaces to the page's width, one line per `leading`."""
         self.canvas.setFont(font, size)
-        for line in _wrap(text, font, size, width):
+        for line in _wrap(text, font, size, WIDTH):
             self.room(leading)
             self.y -= leading
             if centred:
-                self.canvas.drawCentredString(x + width / 2, self.y + leading - size, line)
+                self.canvas.drawCentredString(MARGIN + WIDTH / 2, self.y + leading - size, line)
             else:
-                self.canvas.drawString(x, self.y + leading - size, line)
+                self.canvas.drawString(MARGIN, self.y + leading - size, line)
 
 
 def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
