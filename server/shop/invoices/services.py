@@ -64,5 +64,4 @@ def _record(order_id: int, file: str) -> Upsert:
         unique_fields=("order",),
         update_fields=("file", "generated_at"),
         then=invalidate_order_detail,
-        key=order_id,
     )

@@ -28,33 +28,37 @@ Record = Callable[[], object]
 @dataclass(frozen=True)
 class Upsert:
     """A record that inserts `row`, or updates the row that has its `unique_fields` with its
-    `update_fields`; after the commit, `then(key)` (a cache to drop). In a batch's commit, the
-    upserts of one model, fields and `then` are one INSERT ... ON CONFLICT and one call of
-    `then(*keys)`; alone (a single entry's settle), its own."""
+    `update_fields`; after the commit, `then(key)` (a cache to drop), the key being the row's
+    value of its unique field (a tuple of them for several). In a batch's commit, the upserts of
+    one model, fields and `then` are one INSERT ... ON CONFLICT and one call of `then(*keys)`;
+    alone (a single entry's settle), its own."""
 
     row: models.Model
     unique_fields: tuple[str, ...]
     update_fields: tuple[str, ...]
     then: Callable[..., object] | None = None
-    key: Hashable = None
 
     def __call__(self) -> None:
         write_records([self])
+
+    def key(self) -> Hashable:
+        meta = self.row._meta
+        values = tuple(getattr(self.row, meta.get_field(name).attname) for name in self.unique_fields)
+        return values[0] if len(values) == 1 else values
 
 
 def write_records(records: Sequence[Record]) -> None:
     """Writes a batch's records in the caller's transaction: the upserts grouped (the last row
     for a key wins, as one by one in order), any other record called as it is."""
-    groups: dict[tuple, dict[tuple, Upsert]] = defaultdict(dict)
+    groups: dict[tuple, dict[Hashable, Upsert]] = defaultdict(dict)
     for record in records:
         if not isinstance(record, Upsert):
             record()
             continue
-        meta = record.row._meta
-        group = (type(record.row), record.unique_fields, record.update_fields, record.then)
-        unique = tuple(getattr(record.row, meta.get_field(name).attname) for name in record.unique_fields)
-        groups[group].pop(unique, None)
-        groups[group][unique] = record
+        group = groups[(type(record.row), record.unique_fields, record.update_fields, record.then)]
+        key = record.key()
+        group.pop(key, None)
+        group[key] = record
     for (model, unique_fields, update_fields, then), upserts in groups.items():
         model._default_manager.bulk_create(
             [upsert.row for upsert in upserts.values()],
@@ -63,7 +67,7 @@ def write_records(records: Sequence[Record]) -> None:
             update_fields=update_fields,
         )
         if then is not None:
-            transaction.on_commit(partial(then, *(upsert.key for upsert in upserts.values())))
+            transaction.on_commit(partial(then, *upserts.keys()))
 
 
 @dataclass(frozen=True)

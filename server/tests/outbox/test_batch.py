@@ -537,7 +537,7 @@ def test_upserts_of_a_batch_are_one_statement_in_which_the_last_row_for_a_key_wi
 
     def upsert(order: Order, file: str) -> Upsert:
         row = Invoice(order=order, file=file, generated_at=timezone.now())
-        return Upsert(row, ("order",), ("file",), then=drop, key=order.pk)
+        return Upsert(row, ("order",), ("file",), then=drop)
 
     records = [upsert(orders[0], "a1.pdf"), lambda: called.append(1), upsert(orders[1], "b.pdf")]
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
