@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -93,17 +94,23 @@ RETURNING {columns}
 """
 
 
-def _claimed_in_one_statement(limit: int, until: datetime) -> list[Entry]:
+@cache
+def _claim_sql() -> tuple[str, list[str]]:
+    """The claim's SQL and the attribute names of the columns it returns, built once."""
     fields = Entry._meta.concrete_fields
     sql = _CLAIM.format(
         table=connection.ops.quote_name(Entry._meta.db_table),
         columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
     )
+    return sql, [field.attname for field in fields]
+
+
+def _claimed_in_one_statement(limit: int, until: datetime) -> list[Entry]:
+    sql, names = _claim_sql()
     pending = EntryStatus.PENDING.value
     with connection.cursor() as cursor:
         cursor.execute(sql, [until, pending, list(kinds.names()), pending, limit])
         rows = cursor.fetchall()
-    names = [field.attname for field in fields]
     entries = [Entry.from_db(connection.alias, names, row) for row in rows]
     return sorted(entries, key=lambda entry: (entry.created_at, entry.pk))
 
