@@ -26,6 +26,7 @@ SIZE = 10
 LEADING = 12
 #: The lines' table: product, quantity, unit price, line total. Text sits PADDING inside a cell.
 COLUMNS = (75 * mm, 20 * mm, 35 * mm, 35 * mm)
+TABLE_WIDTH = sum(COLUMNS)
 PADDING = 6
 HEADER_GREY = HexColor("#eeeeee")
 #: "Bill to" and "Ship to" side by side, each this wide.
@@ -145,9 +146,7 @@ def _lines(page: _Page, order: Order) -> None:
         _row(page, [names, str(item.quantity), f"{item.price_at_purchase:.2f}", f"{item.line_total:.2f}"])
     if not page.room(LEADING + PADDING):
         _header(page, header)
-    page.canvas.setLineWidth(0.5)
-    page.canvas.setStrokeColor(black)
-    page.canvas.line(MARGIN, page.y, MARGIN + sum(COLUMNS), page.y)
+    _rule(page)
     _row(page, [[""], "", f"Total ({currency})", f"{order.total_price:.2f}"], font=BOLD)
 
 
@@ -156,12 +155,17 @@ def _header(page: _Page, header: list[str]) -> None:
     height = LEADING + PADDING
     page.room(height)
     canvas.setFillColor(HEADER_GREY)
-    canvas.rect(MARGIN, page.y - height, sum(COLUMNS), height, stroke=0, fill=1)
+    canvas.rect(MARGIN, page.y - height, TABLE_WIDTH, height, stroke=0, fill=1)
     canvas.setFillColor(black)
     _row(page, [[header[0]], *header[1:]], font=BOLD)
-    canvas.setLineWidth(0.5)
-    canvas.setStrokeColor(black)
-    canvas.line(MARGIN, page.y, MARGIN + sum(COLUMNS), page.y)
+    _rule(page)
+
+
+def _rule(page: _Page) -> None:
+    """A thin line across the table where the next row starts."""
+    page.canvas.setLineWidth(0.5)
+    page.canvas.setStrokeColor(black)
+    page.canvas.line(MARGIN, page.y, MARGIN + TABLE_WIDTH, page.y)
 
 
 def _row(page: _Page, cells: list, font: str = REGULAR) -> None:
