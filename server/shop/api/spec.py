@@ -14,6 +14,8 @@ from openapi_core import Config, OpenAPI
 from openapi_core.casting.schemas import oas31_schema_casters_factory
 from openapi_core.deserializing.styles import style_deserializers
 from openapi_core.deserializing.styles.factories import StyleDeserializersFactory
+from openapi_core.templating.paths.datatypes import PathOperationServer
+from openapi_core.templating.paths.finders import APICallPathFinder
 from openapi_core.validation.schemas import oas31_schema_validators_factory
 from openapi_core.validation.schemas.factories import DialectSchemaValidatorsFactory
 
@@ -42,6 +44,7 @@ def _openapi(document: dict[str, Any]) -> OpenAPI:
     built_once = {  # openapi-core's own factories for OpenAPI 3.1, remembering what they build
         "schema_validators_factory": _BuiltOnceSchemaValidators(),
         "style_deserializers_factory": _BuiltOnceStyleDeserializers(),
+        "path_finder_cls": _RememberingPathFinder,
     }
     config = Config(
         extra_media_type_deserializers={PROBLEM_CONTENT_TYPE: json.loads},
@@ -97,6 +100,31 @@ class _BuiltOnceStyleDeserializers(StyleDeserializersFactory):
         if (deserializer := self._built.get(key)) is None:
             deserializer = self._built[key] = super().create(spec, schema, style, explode, name)
         return deserializer
+
+
+class _RememberingPathFinder(APICallPathFinder):
+    """openapi-core's path finder, remembering the operation it found for a method and a path.
+
+    Our middleware has matched the spec path already and hands openapi-core that template
+    (`SpecRequest.path_pattern`), so the finder is asked about the same few dozen templates again
+    and again; each time it walks and parses every path of the spec (a twentieth of an order's
+    POST). What it finds depends on the method and the path alone, so it is found once. Only a
+    bounded number of answers is kept, so a caller passing concrete paths cannot fill memory;
+    a path that is not found raises each time, as before."""
+
+    REMEMBERED = 1024
+
+    def __init__(self, spec, base_url=None):
+        super().__init__(spec, base_url=base_url)
+        self._found: dict[tuple[str, str], PathOperationServer] = {}
+
+    def find(self, method: str, name: str) -> PathOperationServer:
+        key = (method, name)
+        if (found := self._found.get(key)) is None:
+            found = super().find(method, name)
+            if len(self._found) < self.REMEMBERED:
+                self._found[key] = found
+        return found
 
 
 @functools.cache

@@ -79,3 +79,32 @@ def test_a_repeat_builds_nothing_again():
 def test_another_openapi_version_keeps_openapi_cores_own_factories():
     document = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {}}
     assert spec._openapi(document).config.schema_validators_factory is None
+
+
+def test_the_path_is_found_once_per_method_and_template(monkeypatch):
+    finder = spec.openapi().request_validator.path_finder
+    assert isinstance(finder, spec._RememberingPathFinder)
+    finder._found.clear()
+    walks = []
+    walk = spec.APICallPathFinder.find
+    monkeypatch.setattr(spec.APICallPathFinder, "find", lambda self, *a: walks.append(a) or walk(self, *a))
+    first = verdicts(spec.openapi())
+    assert verdicts(spec.openapi()) == first  # the same verdicts from what was remembered
+    # one walk per (method, template) of REQUESTS: products, orders/{id}, admin/orders (GET);
+    # orders, products (POST)
+    assert len(walks) == 5
+    assert sorted(finder._found) == sorted(walks)
+
+
+def test_the_path_finder_remembers_a_bounded_number_and_not_what_is_missing(monkeypatch):
+    openapi = spec._openapi(spec.spec_document())
+    finder = openapi.request_validator.path_finder
+    monkeypatch.setattr(finder, "REMEMBERED", 2)
+    for path in ("/api/products/", "/api/orders/", "/api/orders/12/", "/api/orders/13/", "/api/nowhere/"):
+        list(openapi.iter_request_errors(get(path, path)))
+    assert [name for _, name in finder._found] == [
+        "http://localhost/api/products/",
+        "http://localhost/api/orders/",
+    ]
+    errors = list(openapi.iter_request_errors(get("/api/nowhere/", "/api/nowhere/")))
+    assert [type(e).__name__ for e in errors] == ["PathNotFound"]
