@@ -45,35 +45,22 @@ class ShippingAddressChangeOutputSerializer(serializers.Serializer):
     changed_at = serializers.DateTimeField()
 
 
-class OrderOutputSerializer(serializers.ModelSerializer):
+class OrderOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     user = serializers.IntegerField(source="user_id")
+    status = serializers.CharField()
     total_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
     items = OrderItemOutputSerializer(many=True)
-    report_url = serializers.SerializerMethodField()
-    status_history = StatusChangeOutputSerializer(source="status_changes", many=True)
     shipping_address = AddressOutputSerializer(allow_null=True)
     billing_address = AddressOutputSerializer(allow_null=True)
+    report_url = serializers.SerializerMethodField()
+    status_history = StatusChangeOutputSerializer(source="status_changes", many=True)
     shipping_address_history = ShippingAddressChangeOutputSerializer(
         source="shipping_address_changes", many=True
     )
-
-    class Meta:
-        model = Order
-        fields = [
-            "id",
-            "user",
-            "status",
-            "total_price",
-            "currency",
-            "created_at",
-            "updated_at",
-            "items",
-            "shipping_address",
-            "billing_address",
-            "report_url",
-            "status_history",
-            "shipping_address_history",
-        ]
 
     def get_report_url(self, order: Order) -> str | None:
         if getattr(order, "invoice", None) is None:  # written once the PDF is (shop/invoices)
