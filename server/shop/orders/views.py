@@ -23,6 +23,7 @@ from .serializers import (
     OrderCreateInputSerializer,
     OrderOutputSerializer,
     OrderStatusInputSerializer,
+    order_data,
     order_representation,
 )
 from .services import change_order_status, change_shipping_address, place_order
@@ -59,7 +60,7 @@ class OrderListView(_OrderListView):
         headers = {"Location": f"/api/orders/{order.pk}/"}
         if not created:
             headers["Idempotent-Replayed"] = "true"
-        return Response(OrderOutputSerializer(order).data, status=status.HTTP_201_CREATED, headers=headers)
+        return Response(order_data(order), status=status.HTTP_201_CREATED, headers=headers)
 
 
 class AdminOrderListView(_OrderListView):

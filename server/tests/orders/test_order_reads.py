@@ -159,3 +159,24 @@ def test_every_admin_ordering_reads_an_index_without_sorting(params):
         cursor.execute(f"EXPLAIN {sql}", sql_params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index" in plan and "Sort" not in plan, plan
+
+
+def test_one_shared_output_serializer_represents_each_order_as_a_new_one_would(
+    client_for, place, alice, bob, staff, products
+):
+    """`order_data` serves every order from one serializer instance: nothing of one order may
+    show in the next, from any thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shop.orders.selectors import order_detail
+    from shop.orders.serializers import OrderOutputSerializer, order_data
+
+    first = place(alice, (products[0], 1), (products[1], 3))
+    second = place(bob, (products[2], 2), shipping_address=None)
+    client_for(alice).patch(f"/api/orders/{first.pk}/", {"status": "cancelled"})
+    orders = [order_detail(first.pk), order_detail(second.pk)]
+    expected = [OrderOutputSerializer(order).data for order in orders]
+    assert expected[0] != expected[1]
+    assert [order_data(order) for order in orders] == expected
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(order_data, orders * 50)) == expected * 50
