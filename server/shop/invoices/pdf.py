@@ -37,9 +37,9 @@ def render_invoice(order: Order) -> bytes:
     """Returns the PDF: the seller (shop name and address), order number and date, customer, the
     billing address (the shipping address when none was given) and the shipping address, lines
     and total in the order's currency, over as many pages as the lines need (the table's header
-    repeated on each). No status: an invoice shows what was bought, and stays true."""
+    repeated on each, each page's foot naming the order and "page x of y"). No status: an invoice shows what was bought, and stays true."""
     buffer = BytesIO()
-    canvas = Canvas(buffer, pagesize=A4)
+    canvas = _NumberedCanvas(buffer, pagesize=A4, footer=f"Invoice for order #{order.pk}")
     canvas.setTitle(f"Invoice for order {order.pk}")
     canvas.setAuthor(settings.SHOP_NAME)
     page = _Page(canvas)
@@ -60,6 +60,34 @@ def render_invoice(order: Order) -> bytes:
     _lines(page, order)
     canvas.save()
     return buffer.getvalue()
+
+
+class _NumberedCanvas(Canvas):
+    """A canvas that writes `footer` and "page x of y" at the foot of every page. How many pages
+    there are is known only once the last is drawn, so each finished page is kept (the state
+    reportlab holds for it) and written out at `save()` with its number (reportlab's own recipe
+    for "page x of y" on a canvas)."""
+
+    def __init__(self, *args, footer: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._footer = footer
+        self._pages: list[dict] = []
+
+    def showPage(self) -> None:  # reportlab's name
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        if self._code:  # what is drawn on the page not yet shown
+            self.showPage()
+        for number, state in enumerate(self._pages, start=1):
+            self.__dict__.update(state)
+            self.setFont(REGULAR, 8)
+            self.drawCentredString(
+                PAGE_WIDTH / 2, MARGIN / 2, f"{self._footer} · page {number} of {len(self._pages)}"
+            )
+            super().showPage()
+        super().save()
 
 
 class _Page:

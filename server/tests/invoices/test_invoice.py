@@ -195,3 +195,32 @@ def test_an_order_deleted_before_its_invoice_is_skipped(alices_order):
     entry = do_work(alices_order.pk + 1000, "invoice")
     assert (entry.status, entry.error) == ("skipped", "the order no longer exists")
     assert not Invoice.objects.exists()
+
+
+def test_every_page_says_which_of_how_many_it_is(place, alice, make_product):
+    long_one = place(alice, *[(make_product(f"Line {n:02d}", price="1.00", stock=5), 1) for n in range(50)])
+    short_one = place(alice, (make_product("Kettle", price="20.00", stock=5), 1))
+    for order in (long_one, short_one):
+        do_work(order, "invoice")
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(BytesIO(stored(long_one.pk))).pages]
+    assert len(pages) == 2
+    for number, page in enumerate(pages, start=1):
+        assert f"Invoice for order #{long_one.pk} · page {number} of 2" in page
+        assert f"page {3 - number} of 2" not in page
+    assert f"Invoice for order #{short_one.pk} · page 1 of 1" in pdf_text(stored(short_one.pk))
+
+
+def test_the_page_number_sits_in_the_bottom_margin_below_everything_else(place, alice, make_product):
+    from shop.invoices.pdf import MARGIN
+
+    order = place(alice, *[(make_product(f"Line {n:02d}", price="1.00", stock=5), 1) for n in range(50)])
+    do_work(order, "invoice")
+    for page in PdfReader(BytesIO(stored(order.pk))).pages:
+        drawn = []  # (text, y) of every piece of text on the page
+        page.extract_text(
+            visitor_text=lambda text, cm, tm, font, size, drawn=drawn: drawn.append((text.strip(), tm[5]))
+        )
+        footer = [y for text, y in drawn if "· page" in text]
+        others = [y for text, y in drawn if text and "· page" not in text]
+        assert len(footer) == 1
+        assert footer[0] < MARGIN <= min(others)
