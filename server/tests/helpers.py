@@ -181,6 +181,8 @@ def do_work(order, kind: str):
 def statement(sql: str) -> str:
     """`INSERT orders_order`, `SELECT catalog_product FOR UPDATE`, `SAVEPOINT`: what a query does."""
     words = sql.replace('"', "").split()
+    if words[0] == "WITH" and "INSERT" in words:  # a statement that inserts what its CTE prepared
+        words = words[words.index("INSERT") :]
     verb = words[0]
     if verb == "SELECT":
         table = words[words.index("FROM") + 1]

@@ -17,7 +17,7 @@ from shop.addresses.services import address_copy
 from shop.catalog.models import Product
 from shop.catalog.signals import stock_changed
 from shop.core.errors import Conflict, DomainError, FieldCode, FieldError, InvalidInput, Unprocessable
-from shop.outbox.publish import owe, publish_on_commit
+from shop.outbox.publish import owe, owe_in_order, publish_on_commit
 
 from .error_codes import OrderErrorCode
 from .lock_objects import order_for_update, products_for_update
@@ -173,8 +173,7 @@ def place_order(
         if key_record is not None:
             key_record.order = order
             key_record.save(update_fields=["order"])
-        invoice = owe(OrderWork.INVOICE, order.pk)
-        publish_on_commit(invoice, owe(OrderWork.ORDER_CONFIRMATION, order.pk, after=invoice))
+        publish_on_commit(*owe_in_order(order.pk, OrderWork.INVOICE, OrderWork.ORDER_CONFIRMATION))
     take_stock(lines)  # last: each product's row is locked from its decrement to the commit only
     stock_changed.send(sender=__name__, product_ids=list(products))
     with_details_written(order, items=items, status_changes=[created], shipping_address_changes=[])

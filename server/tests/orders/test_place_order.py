@@ -238,8 +238,7 @@ def test_an_order_is_one_transaction_and_one_publish_with_no_read_back(
         "INSERT orders_order",
         "INSERT orders_orderitem",
         "INSERT orders_orderstatuschange",
-        "INSERT outbox_entry",  # the invoice owed
-        "INSERT outbox_entry",  # the confirmation e-mail owed, after it
+        "INSERT outbox_entry",  # the invoice owed, and the confirmation e-mail after it, in one
         "UPDATE catalog_product",  # stock = stock - 2 WHERE stock >= 2: the first lock, the keyboard's
         "UPDATE catalog_product",  # then the novel's (primary-key order)
         "RELEASE",
