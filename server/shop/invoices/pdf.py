@@ -37,7 +37,8 @@ def render_invoice(order: Order) -> bytes:
     """Returns the PDF: the seller (shop name and address), order number and date, customer, the
     billing address (the shipping address when none was given) and the shipping address, lines
     and total in the order's currency, over as many pages as the lines need (the table's header
-    repeated on each, each page's foot naming the order and "page x of y"). No status: an invoice shows what was bought, and stays true."""
+    repeated on each, each page's foot naming the order and "page x of y"). No status: an
+    invoice shows what was bought, and stays true."""
     buffer = BytesIO()
     canvas = _NumberedCanvas(buffer, pagesize=A4, footer=f"Invoice for order #{order.pk}")
     canvas.setTitle(f"Invoice for order {order.pk}")

@@ -5,5 +5,6 @@ staff when it failed.
 
 Nothing here knows what the work is. An app registers each of its kinds from its
 `AppConfig.ready()` (`shop.outbox.kinds.register`), and owes one with `owe(kind, object_id)`
-(or several, each after the one before, with `owe_in_order`; `shop.outbox.publish`). See README's "Where does a new feature go" for a walk-through.
+(or several, each after the one before, with `owe_in_order`; `shop.outbox.publish`). See
+README's "Where does a new feature go" for a walk-through.
 """
