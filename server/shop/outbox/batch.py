@@ -40,7 +40,7 @@ from django_guid import clear_guid, get_guid, set_guid
 from shop.core.errors import database_gone
 from shop.core.logs import Pairs
 
-from . import kinds
+from . import kinds, rows
 from .claims import lease, settle
 from .kinds import Record
 from .metrics import RUN_DURATION, RUNS
@@ -95,24 +95,17 @@ RETURNING {columns}
 
 
 @cache
-def _claim_sql() -> tuple[str, list[str]]:
-    """The claim's SQL and the attribute names of the columns it returns, built once."""
-    fields = Entry._meta.concrete_fields
-    sql = _CLAIM.format(
-        table=connection.ops.quote_name(Entry._meta.db_table),
-        columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
-    )
-    return sql, [field.attname for field in fields]
+def _claim_sql() -> str:
+    """The claim's SQL, built once."""
+    return _CLAIM.format(table=connection.ops.quote_name(Entry._meta.db_table), columns=rows.returning())
 
 
 def _claimed_in_one_statement(limit: int, until: datetime) -> list[Entry]:
-    sql, names = _claim_sql()
     pending = EntryStatus.PENDING.value
     with connection.cursor() as cursor:
-        cursor.execute(sql, [until, pending, list(kinds.names()), pending, limit])
-        rows = cursor.fetchall()
-    entries = [Entry.from_db(connection.alias, names, row) for row in rows]
-    return sorted(entries, key=lambda entry: (entry.created_at, entry.pk))
+        cursor.execute(_claim_sql(), [until, pending, list(kinds.names()), pending, limit])
+        claimed = rows.entries(cursor.fetchall())
+    return sorted(claimed, key=lambda entry: (entry.created_at, entry.pk))
 
 
 def _claimed_by_the_orm(limit: int, until: datetime) -> list[Entry]:

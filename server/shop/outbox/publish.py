@@ -7,7 +7,8 @@
     publish_on_commit(*owe_in_order(order.pk, "invoice", "order_confirmation"))  # the same, one insert
 
 Entries are inserted already stamped as published (`enqueued_at`), and the publish after the
-commit only writes again when the broker refuses it: owing work costs one insert per entry. A
+commit only writes again when the broker refuses it: owing work costs one insert per entry, or
+one per chain of them with `owe_in_order`. A
 rolled-back transaction publishes nothing; a broker that is down fails the publish, not the
 request, and the sweeper publishes the entry later."""
 
@@ -28,7 +29,7 @@ from kombu.exceptions import ChannelError
 
 from config.celery import app
 
-from . import kinds
+from . import kinds, rows
 from .models import Entry
 from .tasks import drain_task, run_entry_task
 
@@ -68,23 +69,22 @@ def _owed_one_by_one(object_id: int, kind_names: Sequence[str]) -> list[Entry]:
 
 
 def _owed_in_one_statement(object_id: int, kind_names: Sequence[str]) -> list[Entry]:
-    sql, shared, names = _chain_sql()
+    sql, shared = _chain_sql()
     first = Entry(
         kind=kind_names[0], object_id=object_id, enqueued_at=timezone.now(), request_id=get_guid() or ""
     )
     values = [field.get_db_prep_save(field.pre_save(first, add=True), connection) for field in shared]
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(kind_names), *values])
-        rows = cursor.fetchall()
-    entries = [Entry.from_db(connection.alias, names, row) for row in rows]
-    return sorted(entries, key=lambda entry: kind_names.index(entry.kind))
+        owed = rows.entries(cursor.fetchall())
+    return sorted(owed, key=lambda entry: kind_names.index(entry.kind))
 
 
 # Every column but these three is the same for all entries of a chain (as `owe` would write it).
 _CHAIN_OWN = ("id", "kind", "after_id")
 _CHAIN = """
 WITH chain AS MATERIALIZED (
-    SELECT n, kind, nextval(pg_get_serial_sequence('{table}', 'id')) AS id
+    SELECT n, kind, nextval(pg_get_serial_sequence('{table}', '{id_column}')) AS id
     FROM unnest(%s::text[]) WITH ORDINALITY AS given (kind, n)
 )
 INSERT INTO {quoted_table} ({id}, {kind}, {after}, {shared})
@@ -96,24 +96,24 @@ RETURNING {returned}
 
 
 @functools.cache
-def _chain_sql() -> tuple[str, list, list[str]]:
-    """`owe_in_order`'s statement, the fields it takes from the first entry, and the attribute
-    names of the columns it returns; built once."""
+def _chain_sql() -> tuple[str, list]:
+    """`owe_in_order`'s statement and the fields it takes from the first entry; built once."""
     quote = connection.ops.quote_name
     fields = Entry._meta.concrete_fields
     shared = [field for field in fields if field.attname not in _CHAIN_OWN]
-    own = {field.attname: quote(field.column) for field in fields if field.attname in _CHAIN_OWN}
+    own = {field.attname: field.column for field in fields if field.attname in _CHAIN_OWN}
     sql = _CHAIN.format(
         table=Entry._meta.db_table,
         quoted_table=quote(Entry._meta.db_table),
-        id=own["id"],
-        kind=own["kind"],
-        after=own["after_id"],
+        id_column=own["id"],
+        id=quote(own["id"]),
+        kind=quote(own["kind"]),
+        after=quote(own["after_id"]),
         shared=", ".join(quote(field.column) for field in shared),
         values=", ".join(f"%s::{field.db_type(connection)}" for field in shared),
-        returned=", ".join(quote(field.column) for field in fields),
+        returned=rows.returning(),
     )
-    return sql, shared, [field.attname for field in fields]
+    return sql, shared
 
 
 class Ref(NamedTuple):
