@@ -1,6 +1,7 @@
 """The staff's order search (`q`): number, customer, recipient, postal code, product as ordered;
 both plans (a rare term fetched by id, a common one read in the list's order) answer the same."""
 
+import importlib
 from urllib.parse import urlencode
 
 import pytest
@@ -11,6 +12,8 @@ from shop.orders import search
 from shop.orders.models import OrderAddress
 from shop.orders.services import place_order
 from tests.helpers import ADDRESS, assert_problem
+
+migration_0008 = importlib.import_module("shop.orders.migrations.0008_search_statistics")
 
 pytestmark = pytest.mark.django_db
 
@@ -217,3 +220,16 @@ def test_the_word_index_is_asked_only_for_words_its_statistics_call_rare(
         assert found(client, "q=ada%20lovelace") == {orders["bob_kettle"].pk}
     assert "shop_search_words" in "\n".join(query["sql"] for query in queries)
     assert "pg_stats" not in "\n".join(query["sql"] for query in queries)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram indexes are PostgreSQL's")
+def test_the_trigram_expressions_keep_a_thousand_buckets_of_statistics():
+    """migrations/0008: a term on one row in a thousand meets a bucket, so that the estimate
+    that decides whether a side is listed is not the planner's floor."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, a.attstattarget FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "WHERE c.relname LIKE '%%_trgm'"
+        )
+        targets = dict(cursor.fetchall())
+    assert targets == dict.fromkeys(migration_0008.INDEXES, migration_0008.STATISTICS)
