@@ -16,7 +16,7 @@ nothing counts them again: a search's count is exact up to 1,000, and no probe r
 
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -30,6 +30,7 @@ from .models import Order, OrderAddress, OrderItem
 COUNT_CAP = 1_000  # a search's count is exact up to this (the pagination's `count_cap`)
 SPARSE = COUNT_CAP  # more matching orders than this and the term is common: counted already
 SIDE_IDS = 10_000  # rows of one side (users, addresses, lines) listed by id before the orders
+PAGE_IDS = 3_000  # ... when a common term's page reads the list's orders: at most this, expected
 WORD_SHARE = 0.05  # the word index lists a side's rows when its rarest asked affix is this rare
 STATS_SECONDS = 600  # how long a process keeps the word indexes' statistics
 
@@ -167,44 +168,94 @@ class AnyOf(Func):
         return f"{sql} = ANY(%s::bigint[])", (*params, self.keys)
 
 
-@dataclass
 class Way:
     """A way of matching, on the orders: the probes that count its matches, the cheapest first
-    (a later one runs only when the one before found no more than SPARSE), and the page's
-    condition."""
+    (a later one is made and run only when the one before found no more than SPARSE), and the
+    page's condition."""
 
-    probes: list[Q]
-    page: Q
+    def probes(self) -> Iterator[Q]:
+        raise NotImplementedError
+
+    def page(self) -> Q:
+        raise NotImplementedError
+
+
+class Listed(Way):
+    """Orders by keys listed already: the order number, or every matching row of a side."""
+
+    def __init__(self, condition: Q):
+        self.condition = condition
+
+    def probes(self) -> Iterator[Q]:
+        yield self.condition
+
+    def page(self) -> Q:
+        return self.condition
+
+
+class Long(Way):
+    """A side with more matching rows than its first listing holds.
+
+    It is probed first by those rows' orders, which settle that the term is common when they
+    are more than SPARSE. Only otherwise is the rest listed, and then only when PostgreSQL does
+    not expect more than SIDE_IDS (listing SIDE_IDS + 1 rows only to learn that there are more
+    costs as much as the rest of the search); when they are too many, the side is probed by a
+    subquery (5 to 20 ms for a name on 20,000 to 40,000 of 2,000,000 addresses).
+
+    The page of a common term walks the list and asks the side per order (FencedExists), or
+    tests each order against the side's listed rows. The walk reads about 20 orders per match,
+    at 1 microsecond each against 0.7 for a listed test; listing costs 0.7 a row. So a side is
+    listed for the page only when PostgreSQL expects no more than PAGE_IDS rows (the two came
+    even at about 3,000 of 2,000,000 addresses). Measured at 2,000,000 orders, the whole search:
+    "Schmidt" (20,048 addresses) 22.9 ms listed, 15.6 walked; "en Sch" (5,604) 30.1 and 23.7;
+    "en Schm" (1,201) 24.1 and 47.3."""
+
+    def __init__(self, listing: QuerySet, side: QuerySet, key: str, field: str, first: list[int]):
+        self.listing, self.side, self.key, self.field, self.first = listing, side, key, field, first
+        self.listed: list[int] | None = None  # every matching row's key, once listed
+        self.expected: float | None = None  # rows, by PostgreSQL's estimate, once asked
+        self.tried = False
+
+    def probes(self) -> Iterator[Q]:
+        yield _any_of(self.field, self.first)
+        if self.list_all(expected=SIDE_IDS):
+            yield _any_of(self.field, self.listed)
+        else:
+            yield Q(**{f"{self.field}__in": self.side.values(self.key)})
+
+    def page(self) -> Q:
+        if self.list_all(expected=PAGE_IDS):
+            return _any_of(self.field, self.listed)
+        return Q(FencedExists(self.side.filter(**{self.key: OuterRef(self.field)})))
+
+    def list_all(self, expected: int) -> bool:
+        """Whether every matching row is listed: tried once, when PostgreSQL expects no more
+        than `expected` of them, and listed when there are no more than SIDE_IDS."""
+        if self.tried or len(self.first) > SIDE_IDS:
+            return self.listed is not None
+        if self.expected is None:
+            self.expected = _expected_rows(self.listing)
+        if self.expected <= expected:
+            self.tried = True
+            keys = _keys(self.listing, self.key, SIDE_IDS + 1)
+            self.listed = keys if len(keys) <= SIDE_IDS else None
+        return self.listed is not None
 
 
 def _ways(term: str) -> list[Way]:
-    """The ways the term matches. A side's matching rows are listed when there are at most
-    SIDE_IDS of them, so that the probe reads the orders by index whatever the planner thinks
-    of the join (it hashed all 200,000 orders to join 111 addresses: 36 ms; by id, 5 ms) and
-    the page can choose between walking the list and fetching the matches.
-
-    A side with more rows than that is probed by its first SPARSE + 1 rows, which settle that
-    the term is common when their orders are more than SPARSE (the subquery searches the side
-    again: 5 to 20 ms for a name on 20,000 to 40,000 of 2,000,000 addresses), else by a
-    subquery; the page asks it per order (FencedExists) as it walks the list, which is cheap
-    when the matches are that dense. Listing SIDE_IDS + 1 rows only to learn that there are more
-    costs as much as the rest of the search (10,001 addresses scattered over 2,000,000: 10 ms),
-    so the first SPARSE + 1 are listed first, and the rest only when PostgreSQL does not expect
-    more than SIDE_IDS. A side without a match is no way at all."""
-    ways = []
+    """The ways the term matches. A side's matching rows are listed first, up to SPARSE + 1 of
+    them, so that the probe reads the orders by index whatever the planner thinks of the join
+    (it hashed all 200,000 orders to join 111 addresses: 36 ms; by id, 5 ms) and the page can
+    choose between walking the list and fetching the matches. A side with more rows than that
+    is a `Long` way; a side without a match is no way at all."""
+    ways: list[Way] = []
     for listing, side, key, field in _sides(term):
         limit = min(SPARSE, SIDE_IDS) + 1
         keys = _keys(listing, key, limit)
-        if len(keys) == limit <= SIDE_IDS and _expected_rows(listing) <= SIDE_IDS:
-            limit = SIDE_IDS + 1
-            keys = _keys(listing, key, limit)
-        if len(keys) < limit:  # all of them, and no more than SIDE_IDS
-            if keys:
-                listed = _any_of(field, keys)
-                ways.append(Way([listed], listed))
-        else:
-            probes = [_any_of(field, keys[: SPARSE + 1]), Q(**{f"{field}__in": side.values(key)})]
-            ways.append(Way(probes, Q(FencedExists(side.filter(**{key: OuterRef(field)})))))
+        if len(keys) == limit:
+            ways.append(Long(listing, side, key, field, keys))
+        elif keys:  # all of them, and no more than SIDE_IDS
+            ways.append(Listed(_any_of(field, keys)))
     return ways
 
 
@@ -239,14 +290,14 @@ def _fetched_by_id(ids: set[int]):
 def search_orders(orders: QuerySet[Order], term: str) -> QuerySet[Order]:
     ways = _ways(term)
     if re.fullmatch(r"[0-9]{1,15}", term):  # ASCII digits only: "³".isdigit() is true too
-        ways.insert(0, Way([Q(pk=int(term))], Q(pk=int(term))))
+        ways.insert(0, Listed(Q(pk=int(term))))
     found: set[int] = set()
     for way in ways:
-        for probe in way.probes:
+        for probe in way.probes():
             # unordered: in the list's order, PostgreSQL walked every order to find a customer's
             ids = list(orders.filter(probe).order_by().values_list("pk", flat=True)[: SPARSE + 1])
             if len(ids) > SPARSE:
-                result = orders.filter(Q.create([each.page for each in ways], connector=Q.OR))
+                result = orders.filter(Q.create([each.page() for each in ways], connector=Q.OR))
                 result.count_cap = COUNT_CAP
                 if len(ids) > COUNT_CAP:
                     result.bounded_count = len(ids)

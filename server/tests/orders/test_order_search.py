@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from shop.orders import search
-from shop.orders.models import OrderAddress
+from shop.orders.models import OrderAddress, OrderItem
 from shop.orders.services import place_order
 from tests.helpers import ADDRESS, assert_problem
 
@@ -220,6 +220,34 @@ def test_the_word_index_is_asked_only_for_words_its_statistics_call_rare(
         assert found(client, "q=ada%20lovelace") == {orders["bob_kettle"].pk}
     assert "shop_search_words" in "\n".join(query["sql"] for query in queries)
     assert "pg_stats" not in "\n".join(query["sql"] for query in queries)
+
+
+@pytest.mark.parametrize("few_expected", [False, True])
+def test_a_common_terms_page_lists_a_long_side_only_when_few_rows_are_expected(
+    client_for, staff, orders, monkeypatch, few_expected
+):
+    """The first listed rows' probe settles that "lamp" is common (SPARSE = 0, one line listed
+    first). The rest of the side is then listed for the page only when PostgreSQL expects no
+    more than PAGE_IDS rows (asked once); otherwise the page asks the side per order."""
+    monkeypatch.setattr(search, "SPARSE", 0)
+    asked = []
+
+    def expected_rows(listing):
+        asked.append(listing.model)
+        return search.PAGE_IDS + (0 if few_expected else 1)  # either way no more than SIDE_IDS
+
+    monkeypatch.setattr(search, "_expected_rows", expected_rows)
+    monkeypatch.setattr(search, "_words_are_rare", lambda index, asked: False)
+    with CaptureQueriesContext(connection) as queries:
+        assert found(client_for(staff), "q=lamp") == {orders["bob_lamp"].pk, orders["carol_lamp"].pk}
+    statements = [query["sql"] for query in queries]
+    listed_whole = [sql for sql in statements if f"LIMIT {search.SIDE_IDS + 1}" in sql]
+    page_start = 'SELECT "orders_order"."id", "orders_order"."user_id"'
+    pages = [sql for sql in statements if sql.startswith(page_start)]
+    asked_per_order = [sql for sql in pages if "OFFSET 0)" in sql]
+    assert asked == [OrderItem]  # the only side with more rows than its first listing
+    assert len(pages) == 1
+    assert (len(listed_whole), len(asked_per_order)) == ((1, 0) if few_expected else (0, 1))
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram indexes are PostgreSQL's")
