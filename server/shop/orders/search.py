@@ -30,7 +30,7 @@ from .models import Order, OrderAddress, OrderItem
 COUNT_CAP = 1_000  # a search's count is exact up to this (the pagination's `count_cap`)
 SPARSE = COUNT_CAP  # more matching orders than this and the term is common: counted already
 SIDE_IDS = 10_000  # rows of one side (users, addresses, lines) listed by id before the orders
-PAGE_IDS = 3_000  # ... when a common term's page reads the list's orders: at most this, expected
+PAGE_IDS = 3_000  # a long side is listed for a common term's page only when expected this short
 WORD_SHARE = 0.05  # the word index lists a side's rows when its rarest asked affix is this rare
 STATS_SECONDS = 600  # how long a process keeps the word indexes' statistics
 
