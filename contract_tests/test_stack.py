@@ -110,6 +110,6 @@ def test_each_web_worker_accepts_from_a_socket_of_its_own(stack):
         assert session.get(stack.url("/healthz"), timeout=5).status_code == 200
     established = _sockets(port, "01")
     held = [len(_held(pid, established)) for pid in workers]
-    assert sum(held) == 32 and min(held) >= 4, held  # all on one: 2 chances in 4 billion
+    assert sum(held) >= 32 and min(held) >= 4, held  # fewer than 4 on one: 3 chances in a million
     for session in sessions:
         session.close()

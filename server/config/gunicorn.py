@@ -24,8 +24,8 @@ header_map = "drop"
 # connections over them. On one shared socket the worker whose thread got to `accept()` first took
 # them: 64 clients of a flash sale were held 62 to 2, or 0 to 64 (one worker idle, 139 orders/s
 # instead of 185), and the clients of the busier one waited for its four threads. Over 8 rounds
-# of 10 s the split was 26-38 to 29-35 instead, p99 580-836 ms against 502-947 (mean 663 against
-# 750). The price: a worker that dies drops the connections still waiting in its own queue (a
+# of 10 s the split was between 26/38 and 32/32 instead, p99 580-836 ms against 502-947 (mean 663
+# against 750). The price: a worker that dies drops the connections still waiting in its own queue (a
 # shared queue would hand them to another), and a second server started on the same port by the
 # same user shares it instead of failing ("address already in use"); each container has its own.
 reuse_port = True
