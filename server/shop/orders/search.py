@@ -218,24 +218,24 @@ class Long(Way):
 
     def probes(self) -> Iterator[Q]:
         yield _any_of(self.field, self.first)
-        if self.list_all(expected=SIDE_IDS):
+        if self.list_all(at_most=SIDE_IDS):
             yield _any_of(self.field, self.listed)
         else:
             yield Q(**{f"{self.field}__in": self.side.values(self.key)})
 
     def page(self) -> Q:
-        if self.list_all(expected=PAGE_IDS):
+        if self.list_all(at_most=PAGE_IDS):
             return _any_of(self.field, self.listed)
         return Q(FencedExists(self.side.filter(**{self.key: OuterRef(self.field)})))
 
-    def list_all(self, expected: int) -> bool:
+    def list_all(self, at_most: int) -> bool:
         """Whether every matching row is listed: tried once, when PostgreSQL expects no more
-        than `expected` of them, and listed when there are no more than SIDE_IDS."""
+        than `at_most` of them, and listed when there are no more than SIDE_IDS."""
         if self.tried or len(self.first) > SIDE_IDS:
             return self.listed is not None
         if self.expected is None:
             self.expected = _expected_rows(self.listing)
-        if self.expected <= expected:
+        if self.expected <= at_most:
             self.tried = True
             keys = _keys(self.listing, self.key, SIDE_IDS + 1)
             self.listed = keys if len(keys) <= SIDE_IDS else None
