@@ -45,15 +45,15 @@ class FencedExists(Exists):
 
 
 def affixes(term: str) -> list[str]:
-    """What every text containing `term` has in the word index (migrations/0007), or nothing
-    when the term gives it nothing to ask (a single word can sit anywhere inside a word).
+    """What every text containing `term` has in the word index (migrations/0007, 0009), or
+    nothing when the term gives it nothing to ask (a single word can sit anywhere inside a word).
     Words are split at spaces, as the index splits them. The term's first word is the end of
-    a word, each of the others the start of one: `Ben Schmidt` asks `<Ben` and `>Schmidt`.
-    Parts shorter than two characters, which the index does not hold, ask nothing."""
+    a word, each of the others the start of one: `Ben Schmidt` asks `<Ben` and `>Schmidt`,
+    `Ben M` `<Ben` and `>M`. An empty part (two spaces in a row) asks nothing."""
     parts = term.split(" ")
     if len(parts) < 2:
         return []
-    return [("<" if i == 0 else ">") + part for i, part in enumerate(parts) if len(part) >= 2]
+    return [("<" if i == 0 else ">") + part for i, part in enumerate(parts) if part]
 
 
 def _words_are_rare(index: str, asked: list[str]) -> bool:
