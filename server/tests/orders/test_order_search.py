@@ -14,6 +14,7 @@ from shop.orders.services import place_order
 from tests.helpers import ADDRESS, assert_problem
 
 migration_0008 = importlib.import_module("shop.orders.migrations.0008_search_statistics")
+migration_0009 = importlib.import_module("shop.orders.migrations.0009_search_word_one_letter")
 
 pytestmark = pytest.mark.django_db
 
@@ -264,3 +265,44 @@ def test_the_trigram_expressions_keep_a_thousand_buckets_of_statistics():
         )
         targets = dict(cursor.fetchall())
     assert targets == dict.fromkeys(migration_0008.INDEXES, migration_0008.STATISTICS)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the word indexes are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)  # REINDEX CONCURRENTLY refuses to run in a transaction
+def test_the_one_letter_migration_drops_what_an_interrupted_rebuild_left_and_goes_back():
+    """migrations/0009 run again after its rebuild was interrupted: the invalid copy PostgreSQL
+    left behind (still written on every insert) is dropped, the index rebuilt; and reversed."""
+    from django.apps import apps
+
+    def run(shortest: int) -> None:
+        with connection.schema_editor(atomic=False) as editor:
+            migration_0009.affixes_from(shortest)(apps, editor)
+
+    def words_of(text: str) -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT shop_search_words(%s)", [text])
+            return set(cursor.fetchone()[0].replace("'", "").split())
+
+    def copies() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE 'order_%%_words_ccnew%%'")
+            return [name for (name,) in cursor.fetchall()]
+
+    with connection.cursor() as cursor:  # what an interrupted REINDEX CONCURRENTLY leaves
+        cursor.execute("CREATE INDEX order_address_name_words_ccnew ON orders_orderaddress (name)")
+        cursor.execute(
+            "UPDATE pg_index SET indisvalid = false "
+            "WHERE indexrelid = 'order_address_name_words_ccnew'::regclass"
+        )
+    assert copies() == ["order_address_name_words_ccnew"]
+    run(2)  # reversed: the affixes of two letters or more, as migrations/0007 made them
+    assert copies() == []
+    assert words_of("Ben M") == {"<BEN", "<EN", ">BE", ">BEN"}
+    run(1)
+    assert words_of("Ben M") == {"<BEN", "<EN", "<N", "<M", ">B", ">BE", ">BEN", ">M"}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relname LIKE 'order_%%_words'"
+        )
+        assert dict(cursor.fetchall()) == dict.fromkeys(migration_0009.INDEXES, True)

@@ -8,7 +8,10 @@ posting list is long, but compressed like any other).
 
 The new function only adds lexemes, so while the indexes are rebuilt (concurrently: reads and
 writes go on) every affix the search asked before is still in every row's entry; the search asks
-one-letter affixes from the code deployed after this migration, when the rebuild is done."""
+one-letter affixes from the code deployed after this migration, when the rebuild is done. A
+rebuild that was interrupted (the migration killed, the database restarted) leaves its new copy
+behind, invalid but still written on every insert (`<index>_ccnew`, PostgreSQL's name for it):
+running the migration again drops such copies before it rebuilds."""
 
 from django.db import migrations
 
@@ -26,6 +29,12 @@ $$
 
 INDEXES = ("order_address_name_words", "order_item_product_name_words")
 
+# The invalid copies an interrupted REINDEX CONCURRENTLY of `index` left behind.
+LEFTOVERS = """
+SELECT copy.relname FROM pg_index JOIN pg_class AS copy ON copy.oid = pg_index.indexrelid
+WHERE NOT pg_index.indisvalid AND copy.relname ~ ('^' || %s || '_ccnew[0-9]*$')
+"""
+
 
 def affixes_from(shortest: int):
     def run(apps, schema_editor):
@@ -33,6 +42,11 @@ def affixes_from(shortest: int):
             return
         schema_editor.execute(FUNCTION.replace("{shortest}", str(shortest)))
         for index in INDEXES:
+            with schema_editor.connection.cursor() as cursor:
+                cursor.execute(LEFTOVERS, [index])
+                leftovers = [name for (name,) in cursor.fetchall()]
+            for name in leftovers:
+                schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(name)}")
             schema_editor.execute(f"REINDEX INDEX CONCURRENTLY {index}")
         schema_editor.execute("ANALYZE orders_orderaddress, orders_orderitem")
 
