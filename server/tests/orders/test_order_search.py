@@ -181,6 +181,7 @@ def test_a_term_of_several_words_asks_the_word_index_for_its_ends():
     assert search.affixes(" Ada") == [">Ada"]  # a word starts there
     assert search.affixes("Ben  M") == ["<Ben", ">M"]  # two spaces: the empty word asks nothing
     assert search.affixes("Schmidt") == []  # anywhere inside a word: nothing to ask
+    assert search.affixes("a b") == ["<a", ">b"]  # asked only if the statistics call them rare
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the word indexes are PostgreSQL's")

@@ -3,8 +3,9 @@ on PostgreSQL only, so that a term whose last word is a single letter, a first n
 initial as staff type them ("Ben M"), asks for both words: `'<BEN' & '>M'` instead of `'<BEN'`
 alone. Asking for the first name alone, the search rechecked 14,000 of the 40,000 names ending in
 "Ben" to list 1,001 of the 2,802 "Ben M...": 30-39 ms at 2,000,000 orders, where both words take
-9.5 ms (EXPLAIN ANALYZE; the whole search 70-78 ms in-process against 78-99). The index of 2,000,000 names grows from 52 to 62 MB (a letter's
-posting list is long, but compressed like any other).
+9.5 ms (EXPLAIN ANALYZE; the whole search 70-78 ms in-process against 78-99). The index of
+2,000,000 names grows from 52 to 62 MB (a letter's posting list is long, but compressed like any
+other).
 
 The new function only adds lexemes, so while the indexes are rebuilt (concurrently: reads and
 writes go on) every affix the search asked before is still in every row's entry; the search asks
