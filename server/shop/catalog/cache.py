@@ -13,6 +13,7 @@ Two kinds of change, versioned apart:
   stock it shows is never older than the lag (0 makes it exact).
 """
 
+import functools
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -25,11 +26,15 @@ CATALOG_VERSION = "catalog:products:version"
 STOCK_VERSION = "catalog:stock:version"
 
 
+@functools.lru_cache(maxsize=4096)
 def _list_key(query: tuple[tuple[str, str], ...]) -> str:
     """The key of the query as the contract validated it (`contract_query`: the contract's
     parameters only, one spelling per value, sorted): queries the view answers alike share a
-    page, and a parameter the view ignores cannot make a new entry."""
-    return hashed_key("catalog:products:list", urlencode(query))
+    page, and a parameter the view ignores cannot make a new entry. Remembered per process
+    (encoding and hashing the query cost about 1 % of a hit's CPU instructions). The entry
+    holds (its ETag, the body): `list.2` since the tag is stored with it, so a process still
+    running the code before can never read one as its body."""
+    return hashed_key("catalog:products:list.2", urlencode(query))
 
 
 def _stock_lag(stored: Stamp, current: Stamp) -> bool:
@@ -40,14 +45,19 @@ def _stock_lag(stored: Stamp, current: Stamp) -> bool:
 
 def cached_product_list(request: HttpRequest) -> tuple[bytes | None, Stamp, str]:
     """Returns (the cached body or None, the stamp to store a fresh one with, the ETag of the
-    body served: the cached one's, or the fresh one's)."""
+    body served: the cached one's, stored with it, or the fresh one's). The tag is of the key and
+    the versions the body is stored under, so it changes with them and costs no hashing on a hit."""
     key = _list_key(request.contract_query)
-    body, stamp = bodies.lookup(key, CATALOG_VERSION, STOCK_VERSION, lag=_stock_lag)
-    return body, stamp, entity_tag(key, stamp.versions)
+    cached, stamp = bodies.lookup(key, CATALOG_VERSION, STOCK_VERSION, lag=_stock_lag)
+    if cached is not None:
+        etag, body = cached
+        return body, stamp, etag
+    return None, stamp, entity_tag(key, stamp.versions)
 
 
-def store_product_list(request: HttpRequest, stamp: Stamp, body: bytes) -> None:
-    bodies.store(_list_key(request.contract_query), stamp, body, timeout=settings.PRODUCT_LIST_CACHE_TTL)
+def store_product_list(request: HttpRequest, stamp: Stamp, etag: str, body: bytes) -> None:
+    key = _list_key(request.contract_query)
+    bodies.store(key, stamp, (etag, body), timeout=settings.PRODUCT_LIST_CACHE_TTL)
 
 
 def _detail_keys(product_id: int) -> tuple[str, str]:

@@ -36,7 +36,7 @@ class ProductListView(GenericApiView):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         response = self.get_paginated_response(ProductOutputSerializer(page, many=True).data)
         return store_after_render(
-            response, partial(store_product_list, request, stamp), view="product_list", etag=etag
+            response, partial(store_product_list, request, stamp, etag), view="product_list", etag=etag
         )
 
     def post(self, request):

@@ -5,7 +5,11 @@ import logging
 import time
 
 import pytest
+from django.core.cache import cache
 
+from shop.catalog.cache import _list_key
+from shop.core.cache import hashed_key
+from shop.core.etags import entity_tag
 from shop.orders.services import change_order_status, place_order
 
 pytestmark = [pytest.mark.memcached, pytest.mark.django_db(transaction=True)]
@@ -32,6 +36,20 @@ def test_first_read_misses_second_hits_with_the_same_body(client, lamp):
         assert "Authorization" in response["Vary"]
     validators = ("ETag", "Cache-Control", "Vary", "Content-Type")
     assert [first[name] for name in validators] == [second[name] for name in validators]
+
+
+def test_the_entry_holds_the_tag_with_the_body_under_a_key_the_earlier_bodies_never_used(client, lamp):
+    """A hit hashes nothing: the tag is stored with the body. Entries of the earlier shape (the
+    body alone, `catalog:products:list`) are never read, so a rolling deploy serves neither
+    shape to the other code."""
+    miss = client.get("/api/products/")
+    versions, _, payload = cache.get(_list_key(()))
+    assert payload == (miss["ETag"], miss.content)
+    assert miss["ETag"] == entity_tag(_list_key(()), versions)
+    cache.set(hashed_key("catalog:products:list", ""), (versions, time.time(), b"{}"))
+    assert _list_key(()) != hashed_key("catalog:products:list", "")
+    hit = client.get("/api/products/")
+    assert (hit["X-Cache"], hit["ETag"], hit.content) == ("HIT", miss["ETag"], miss.content)
 
 
 def test_the_key_is_the_normalized_query(client, lamp):
