@@ -62,6 +62,13 @@ def test_production_refuses_to_start_naming_the_variable(variable, value, says):
     assert not any(name in line for name in others), line
 
 
+@pytest.mark.parametrize("delay", ["-1", "9"])
+def test_a_drain_delay_out_of_bounds_refuses_to_start(delay):
+    result = run_manage("check", **REQUIRED, OUTBOX_DRAIN_DELAY=delay)
+    assert result.returncode != 0
+    assert "OUTBOX_DRAIN_DELAY must be between 0 and 5 seconds" in result.stderr
+
+
 def test_production_names_every_missing_variable_at_once():
     line = refusal(run_manage("check"))
     for name in REQUIRED:

@@ -502,15 +502,22 @@ OUTBOX_RESUME_AFTER = env.int("OUTBOX_RESUME_AFTER", default=180)
 # settled in one commit each (0: one task message per entry, as in-process tasks always are); a
 # batch stops starting entries after OUTBOX_BATCH_SECONDS, a drain stops claiming batches after
 # OUTBOX_DRAIN_SECONDS: by default each a sixth of CELERY_TASK_TIME_LIMIT (at most 10 s), so a
-# drain with a slow last entry still ends inside the limit.
+# drain with a slow last entry still ends inside the limit. A drain starts OUTBOX_DRAIN_DELAY
+# seconds after the commit that woke it, and one whose batch came back short ends and wakes the
+# next that much later: the work owed meanwhile joins one batch, so a worker that keeps up still
+# claims batches of tens of entries (a batch's claim, reads and settle cost what about two
+# orders' work does); 0 claims at once and drains until nothing is ready.
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=50)
 OUTBOX_BATCH_SECONDS = env.float("OUTBOX_BATCH_SECONDS", default=min(10.0, CELERY_TASK_TIME_LIMIT / 6))
 OUTBOX_DRAIN_SECONDS = env.float("OUTBOX_DRAIN_SECONDS", default=min(10.0, CELERY_TASK_TIME_LIMIT / 6))
+OUTBOX_DRAIN_DELAY = env.float("OUTBOX_DRAIN_DELAY", default=0.25)
 if OUTBOX_BATCH_SIZE < 0 or OUTBOX_BATCH_SECONDS + OUTBOX_DRAIN_SECONDS >= CELERY_TASK_TIME_LIMIT / 2:
     raise ImproperlyConfigured(
         "OUTBOX_BATCH_SIZE must be 0 or more, and OUTBOX_BATCH_SECONDS + OUTBOX_DRAIN_SECONDS under "
         "half of CELERY_TASK_TIME_LIMIT (the last entry of a drain needs the rest)."
     )
+if not 0 <= OUTBOX_DRAIN_DELAY <= 5:
+    raise ImproperlyConfigured("OUTBOX_DRAIN_DELAY must be between 0 and 5 seconds.")
 
 # --- Invoices, e-mail, shipping partner ------------------------------------------------------------
 SHOP_NAME = env("SHOP_NAME", default="Example Shop")

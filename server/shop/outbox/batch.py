@@ -143,10 +143,15 @@ class Drained:
     outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def drain(*, limit: int | None = None, seconds: float | None = None, on_full=None) -> Drained:
+def drain(
+    *, limit: int | None = None, seconds: float | None = None, on_full=None, on_partial=None
+) -> Drained:
     """Runs batches of ready entries until none is left or `seconds` (OUTBOX_DRAIN_SECONDS) have
     passed. `on_full()` is called when a batch came back full (more may be waiting: another
-    worker can share them)."""
+    worker can share them). With `on_partial`, a batch that came back short of `limit` ends the
+    drain instead, and `on_partial()` is called to come back later for what became ready
+    meanwhile (the followers of the entries just settled, the work owed since): a worker that
+    keeps up then still claims full batches, not the few entries of the last commits."""
     limit = limit or settings.OUTBOX_BATCH_SIZE
     budget = settings.OUTBOX_DRAIN_SECONDS if seconds is None else seconds
     started = time.monotonic()
@@ -160,6 +165,9 @@ def drain(*, limit: int | None = None, seconds: float | None = None, on_full=Non
             on_full()
         for result in run_batch(entries):
             drained.outcomes[result.outcome] += 1
+        if len(entries) < limit and on_partial is not None:
+            on_partial()
+            break
     return drained
 
 

@@ -14,6 +14,7 @@ request, and the sweeper publishes the entry later."""
 
 import functools
 import logging
+import math
 from collections.abc import Sequence
 from contextlib import suppress
 from functools import partial
@@ -136,23 +137,26 @@ def publish_on_commit(*entries: Entry) -> None:
 
 
 # Set while a drain waits in the queue (shop.outbox.tasks.drain deletes it before it claims): a
-# commit that finds it set publishes nothing, since that drain will see its entries. Short-lived,
-# so a drain that was lost costs the next commits at most this long.
+# commit that finds it set publishes nothing, since that drain will see its entries. Short-lived
+# (this long after the drain's start, OUTBOX_DRAIN_DELAY), so a drain that was lost costs the
+# next commits at most this long.
 DRAIN_WAITING = "outbox:drain-waiting"
 DRAIN_WAITING_SECONDS = 2
 
 
 def wake(entries: Sequence[Ref] = ()) -> bool:
-    """Publishes a drain (shop.outbox.batch), which runs every ready entry, `entries` among them,
-    unless one is already waiting to start; returns whether a drain will come. When the broker
-    refuses it, the entries' stamps are cleared, so the sweeper publishes them (as `publish` does
-    for stamped entries). Memcached lost: every commit publishes its own drain, as without it."""
+    """Publishes a drain (shop.outbox.batch) to start OUTBOX_DRAIN_DELAY from now, which runs every
+    ready entry, `entries` among them, unless one is already waiting to start; returns whether a
+    drain will come. The work owed until it starts joins its batch. When the broker refuses it,
+    the entries' stamps are cleared, so the sweeper publishes them (as `publish` does for stamped
+    entries). Memcached lost: every commit publishes its own drain, as without it."""
     waiting = caches["outbox"]
+    delay = settings.OUTBOX_DRAIN_DELAY
     with suppress(Exception):  # Memcached lost: fail open, a drain per commit
-        if not waiting.add(DRAIN_WAITING, 1, timeout=DRAIN_WAITING_SECONDS):
+        if not waiting.add(DRAIN_WAITING, 1, timeout=math.ceil(delay + DRAIN_WAITING_SECONDS)):
             return True  # that drain has not claimed yet: it will take these entries
     try:
-        drain_task.apply_async()
+        drain_task.apply_async(countdown=delay if delay > 0 else None)
     except Exception as exc:  # kombu/redis connection errors: the sweeper will publish them
         with suppress(Exception):
             waiting.delete(DRAIN_WAITING)

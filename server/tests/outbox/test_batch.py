@@ -345,7 +345,7 @@ def test_a_commit_publishes_a_drain_unless_one_is_waiting(
         return entries
 
     commit(1, 2)
-    assert len(sent) == 1  # one message for the commit's entries
+    assert sent == [{"countdown": settings.OUTBOX_DRAIN_DELAY}]  # one message, starting a little later
     commit(3)
     assert len(sent) == 1  # a drain is waiting to start: it will take entry 3 too
     drain_started()  # ... it starts (and claims after this)
@@ -381,6 +381,10 @@ def test_a_commit_publishes_a_drain_unless_one_is_waiting(
     )
     commit(9)
     assert [r["object_id"] for r in runs] == [9] and len(sent) == 5
+
+    settings.OUTBOX_BATCH_SIZE, settings.OUTBOX_DRAIN_DELAY = 50, 0  # no delay: a drain at once
+    commit(10)
+    assert sent[-1] == {"countdown": None}
 
 
 class _Sig:
@@ -465,7 +469,7 @@ def test_the_drain_task_clears_the_waiting_mark_runs_what_is_ready_and_waits_out
     from shop.outbox.publish import DRAIN_WAITING
     from shop.outbox.tasks import drain_task
 
-    settings.OUTBOX_BATCH_SIZE = 2
+    settings.OUTBOX_BATCH_SIZE, settings.OUTBOX_DRAIN_DELAY = 2, 0
     [owe("echo", n) for n in range(3)]
     caches["outbox"].add(DRAIN_WAITING, 1, timeout=60)
     woken = []
@@ -494,6 +498,33 @@ def test_the_drain_task_clears_the_waiting_mark_runs_what_is_ready_and_waits_out
         drain_task.run()
     assert isinstance(retried["exc"], OperationalError)
     assert 0 < retried["countdown"] <= settings.DATABASE_RETRY_MAX_DELAY
+
+
+def test_a_drain_that_claims_a_short_batch_ends_and_wakes_a_later_one_for_what_became_ready(
+    echo, monkeypatch, settings
+):
+    from shop.outbox.tasks import drain_task
+
+    woken = []
+    monkeypatch.setattr("shop.outbox.publish.wake", lambda *args: woken.append(args) or True)
+    settings.OUTBOX_BATCH_SIZE, settings.OUTBOX_DRAIN_DELAY = 3, 0.25
+    first, second = owe("echo", 1), owe("echo", 2)
+    owe("echo", 3, after=first)  # ready only once `first` is settled
+    owe("echo", 4, after=second)
+    assert drain_task.run() == {"batches": 1, "done": 2}  # 2 of 3: short, so the drain ends ...
+    assert woken == [()]  # ... and wakes one for later, which takes the followers
+    assert drain_task.run() == {"batches": 1, "done": 2}
+    assert woken == [(), ()]
+    assert drain_task.run() == {"batches": 0}  # nothing was ready: no more wakes
+    assert woken == [(), ()]
+    [owe("echo", n) for n in (5, 6, 7, 8)]
+    assert drain_task.run() == {"batches": 2, "done": 4}  # a full batch goes on at once
+    assert woken == [(), (), (), ()]  # the full one's (for another process) and the short one's
+    assert set(Entry.objects.values_list("status", flat=True)) == {"done"}
+
+    settings.OUTBOX_DRAIN_DELAY = 0  # no delay: one drain takes the followers too
+    owe("echo", 10, after=owe("echo", 9))
+    assert drain_task.run() == {"batches": 2, "done": 2} and len(woken) == 4
 
 
 def test_a_batch_context_that_fails_costs_only_what_it_would_have_shared(register_kind, settings, caplog):
