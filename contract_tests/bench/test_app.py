@@ -80,6 +80,30 @@ def test_the_mixed_rows_staleness_is_the_age_of_the_oldest_order_a_page_missed()
     assert _staleness(101.8, {7: 8, 8: 10}, stock_now, ordered) == pytest.approx(0.3)  # missed 101.5
 
 
+def test_the_worker_runs_in_a_session_weighted_twice_the_webs():
+    import os
+    import subprocess
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from contract_tests.bench.run import weigh_worker
+
+    def session() -> subprocess.Popen:  # as the stack starts each process
+        return subprocess.Popen(["sleep", "30"], start_new_session=True)
+
+    worker, web = session(), session()
+    try:
+        said = weigh_worker(SimpleNamespace(processes={"worker": worker}))
+        if os.geteuid() != 0:  # only root may weigh a session above the default
+            assert said.startswith("not set")
+            return
+        assert said.endswith("nice -3")  # weight 1991: twice the default 1024
+        assert Path(f"/proc/{web.pid}/autogroup").read_text().strip().endswith("nice 0")
+    finally:
+        worker.kill(), web.kill()
+        worker.wait(), web.wait()
+
+
 @pytest.mark.django_db
 def test_the_plain_drf_comparison_writes_the_same_rows_and_owes_the_same_work(
     ceiling_routed, client_for, alice, make_product, django_capture_on_commit_callbacks, monkeypatch

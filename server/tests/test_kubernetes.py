@@ -259,6 +259,22 @@ def test_web_scales_on_cpu_worker_on_the_queue_and_beat_never():
     assert web["livenessProbe"]["httpGet"]["path"] == "/healthz"
 
 
+def test_the_worker_weighs_twice_the_web_on_a_shared_node_and_host():
+    """CPU requests are the containers' weights on a contended node, as `cpu_shares` is under
+    compose: the worker's twice the web's, so it finishes orders at the pace the web accepts them."""
+
+    def millicores(value: str) -> int:
+        return int(value[:-1]) if value.endswith("m") else int(float(value) * 1000)
+
+    def request(name: str) -> int:
+        [container] = pod_spec(resource("Deployment", name))["containers"]
+        return millicores(container["resources"]["requests"]["cpu"])
+
+    assert request("worker") == 2 * request("web")
+    compose = yaml.safe_load((REPO / "docker" / "compose.yaml").read_text())["services"]
+    assert compose["worker"]["cpu_shares"] == 2 * compose["web"].get("cpu_shares", 1024)
+
+
 def test_every_app_container_is_the_tested_command_non_root_on_a_read_only_filesystem():
     commands = {}
     for workload in app_workloads():
