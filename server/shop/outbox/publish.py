@@ -138,8 +138,8 @@ def publish_on_commit(*entries: Entry) -> None:
 
 # Set while a drain waits in the queue (shop.outbox.tasks.drain deletes it before it claims): a
 # commit that finds it set publishes nothing, since that drain will see its entries. Short-lived
-# (this long after the drain's start, OUTBOX_DRAIN_DELAY), so a drain that was lost costs the
-# next commits at most this long.
+# (this long past the drain's start, OUTBOX_DRAIN_DELAY from its publish), so a drain that was
+# lost costs the next commits at most that long.
 DRAIN_WAITING = "outbox:drain-waiting"
 DRAIN_WAITING_SECONDS = 2
 

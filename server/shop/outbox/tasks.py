@@ -59,10 +59,11 @@ def drain_task(self) -> dict[str, int]:
     """Runs the ready entries in batches (shop.outbox.batch) until none is left or the drain's time
     is up; a batch that came back full publishes another drain first, for another worker process
     to share the rest. With OUTBOX_DRAIN_DELAY, a batch that came back short ends the drain and
-    publishes the next one that much later, so the work owed meanwhile makes a batch of its own
-    size rather than of one commit's. A drain carries no entry: any drain runs whatever is ready,
-    so a lost or duplicated one costs nothing (the sweeper covers what no drain takes), and while
-    one waits in the queue commits publish no other (shop.outbox.publish.wake)."""
+    publishes the next one that much later, so that the work owed meanwhile fills one batch
+    instead of each commit's few entries making a batch of their own. A drain carries no entry:
+    any drain runs whatever is ready, so a lost or duplicated one costs nothing (the sweeper
+    covers what no drain takes), and while one waits in the queue commits publish no other
+    (shop.outbox.publish.wake)."""
     from .batch import drain
     from .publish import drain_started, wake
     from .runner import backoff
