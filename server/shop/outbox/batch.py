@@ -149,9 +149,11 @@ def drain(
     """Runs batches of ready entries until none is left or `seconds` (OUTBOX_DRAIN_SECONDS) have
     passed. `on_full()` is called when a batch came back full (more may be waiting: another
     worker can share them). With `on_partial`, a batch that came back short of `limit` ends the
-    drain instead, and `on_partial()` is called to come back later for what became ready
+    drain instead, once `on_partial()` says a later drain will come for what became ready
     meanwhile (the followers of the entries just settled, the work owed since): a worker that
-    keeps up then still claims full batches, not the few entries of the last commits."""
+    keeps up then still claims full batches, not the few entries of the last commits. When no
+    drain can come (the broker refused it), this one goes on: the followers are not left to the
+    sweeper."""
     limit = limit or settings.OUTBOX_BATCH_SIZE
     budget = settings.OUTBOX_DRAIN_SECONDS if seconds is None else seconds
     started = time.monotonic()
@@ -165,8 +167,7 @@ def drain(
             on_full()
         for result in run_batch(entries):
             drained.outcomes[result.outcome] += 1
-        if len(entries) < limit and on_partial is not None:
-            on_partial()
+        if len(entries) < limit and on_partial is not None and on_partial():
             break
     return drained
 

@@ -526,6 +526,13 @@ def test_a_drain_that_claims_a_short_batch_ends_and_wakes_a_later_one_for_what_b
     owe("echo", 10, after=owe("echo", 9))
     assert drain_task.run() == {"batches": 2, "done": 2} and len(woken) == 4
 
+    settings.OUTBOX_DRAIN_DELAY = 0.25
+    refused = []  # the broker refuses the later drain: this one takes the followers itself
+    monkeypatch.setattr("shop.outbox.publish.wake", lambda *args: refused.append(args) and False)
+    owe("echo", 12, after=owe("echo", 11))
+    assert drain_task.run() == {"batches": 2, "done": 2} and refused == [(), ()]
+    assert set(Entry.objects.values_list("status", flat=True)) == {"done"}
+
 
 def test_a_batch_context_that_fails_costs_only_what_it_would_have_shared(register_kind, settings, caplog):
     from contextlib import contextmanager
