@@ -108,3 +108,30 @@ def test_the_path_finder_remembers_a_bounded_number_and_not_what_is_missing(monk
     ]
     errors = list(openapi.iter_request_errors(get("/api/nowhere/", "/api/nowhere/")))
     assert [type(e).__name__ for e in errors] == ["PathNotFound"]
+
+
+def test_a_repeat_resolves_no_place_of_the_spec_again(monkeypatch):
+    openapi = spec._openapi(spec.spec_document())
+    accessor = openapi.spec.accessor
+    resolved = []
+    resolve = accessor._path_resolver.resolve
+    monkeypatch.setattr(
+        accessor._path_resolver, "resolve", lambda node, parts: resolved.append(parts) or resolve(node, parts)
+    )
+    first = verdicts(openapi)
+    walked = len(resolved)
+    assert walked > 0
+    assert verdicts(openapi) == first
+    # Only what the spec does not say is looked for again (an optional field such as a
+    # parameter's `deprecated`: openapi-core reads its default); every place that is there was
+    # remembered.
+    assert all(not _in_spec(openapi, parts) for parts in resolved[walked:])
+    assert 0 < len(accessor._resolved_cache._cache) <= spec.RESOLVED_PLACES
+
+
+def _in_spec(openapi, parts) -> bool:
+    try:
+        openapi.spec.accessor[parts]
+    except (KeyError, IndexError, TypeError):
+        return False
+    return True
