@@ -139,7 +139,7 @@ bench: install ## Load-test the live stack with wrk (SCALE=products, default 100
 bench-admin: install ## Only the staff's order list, search and export, at 1,000 and at ORDERS orders (default 2000000)
 	$(BIN)/python contract_tests/bench/run.py --admin-only --orders $(or $(ORDERS),2000000)
 
-bench-instructions: install ## A cached read's CPU instructions against the ceiling's (valgrind; steady where req/s is not)
+bench-instructions: install ## A cached read's and an order POST's CPU instructions against their ceilings' (valgrind; steady where req/s is not)
 	@command -v valgrind >/dev/null || { echo "valgrind is missing: apt-get install valgrind"; exit 1; }
 	$(BIN)/python contract_tests/bench/instructions.py
 
