@@ -135,3 +135,34 @@ def _in_spec(openapi, parts) -> bool:
     except (KeyError, IndexError, TypeError):
         return False
     return True
+
+
+def test_hostile_requests_make_it_remember_only_places_of_the_spec():
+    """What a client sends (unknown parameters, bodies of any shape, ever-new values) never becomes
+    a remembered place: the memory holds the spec's own places, however many requests come."""
+    openapi = spec._openapi(spec.spec_document())
+    cache = openapi.spec.accessor._resolved_cache._cache
+
+    def hostile(n: int) -> list[SpecRequest]:
+        junk = {f"field{n}": [n, {"$ref": f"#/x{n}"}], "items": [{"product": f"p{n}", f"q{n}": None}] * 3}
+        return [
+            get(
+                "/api/products/",
+                "/api/products/",
+                ((f"param{n}", "x" * n), ("category", f"c{n}"), ("page", "-1")),
+            ),
+            get(f"/api/orders/{n}x/", "/api/orders/{id}/", id=f"{n}x"),
+            post("/api/orders/", junk),
+            post("/api/products/", {**junk, "price": {"nested": n}}),
+        ]
+
+    for n in range(100):
+        for request in hostile(n):
+            list(openapi.request_validator.iter_errors(request))
+    after_one_hundred = len(cache)
+    assert after_one_hundred > 0
+    for n in range(100, 300):
+        for request in hostile(n):
+            list(openapi.request_validator.iter_errors(request))
+    assert len(cache) == after_one_hundred  # nothing new to remember
+    assert all(_in_spec(openapi, parts) for parts, _generation in list(cache))
