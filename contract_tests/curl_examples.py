@@ -237,13 +237,18 @@ VERIFY_LINK = re.compile(r"\(token: ([A-Za-z0-9_:-]+)\)")
 
 
 def wait_for_background_work(example: Example, env: dict[str, str], mail: Callable[[], str]) -> None:
-    """What a reader waits for before two examples, as the work is done in the background
-    (bounded): the order's invoice before the report, the verification e-mail (its token) and the
-    reset e-mail (its uid and token, as a reader takes them from the link) before their
-    confirmations."""
+    """What a reader waits for before three examples, as the work is done in the background
+    (bounded): the order's invoice before reading the order, the verification e-mail (its token)
+    and the reset e-mail (its uid and token, as a reader takes them from the link) before their
+    confirmations.
+
+    The invoice is awaited before `getOrder`, not just before the report: its link is part of the
+    order, so it changes the order's ETag, and the shipping-address change after `getOrder` sends
+    that tag in `If-Match`. Read before the invoice, the tag could go stale under the reader (a
+    412, as CI once saw)."""
     from tests.helpers import wait_for  # only under pytest: `make docs` needs none of this
 
-    if example.operation_id == "getOrderReport":
+    if example.operation_id == "getOrder":
         url = f"{env['BASE']}/api/orders/{env['ORDER_ID']}/"
         request = urllib.request.Request(url, headers={"Authorization": f"Bearer {env['TOKEN']}"})
 
