@@ -1,8 +1,10 @@
 """The Memcached client every cache of the project uses: Django's PyMemcacheCache, except that a
-key never moves to another server when one fails, a failure is logged, and pooled connections are
-kept between requests."""
+key never moves to another server when one fails, a failure is logged, pooled connections are
+kept between requests, and a pooled connection the server closed (a restart) is replaced before
+it is used instead of failing a call."""
 
 import logging
+import select
 import time
 
 from django.core.cache.backends.base import MEMCACHE_MAX_KEY_LENGTH
@@ -21,6 +23,32 @@ class PrecheckedClient(Client):
 
     def check_key(self, key, key_prefix: bytes) -> bytes:
         return key_prefix + (key.encode("utf8") if isinstance(key, str) else key)
+
+    def _drop_if_closed(self) -> None:
+        """Closes a kept connection that has something to read before a command was sent: the
+        server closed it (a restart, an idle timeout) or it holds bytes no command asked for.
+        The command then connects afresh. Without this, a restarted server fails one call per
+        connection the pool kept (the throttles counting that attempt in process memory, a read
+        going to the database, the server marked down) long after it is back. The check is one
+        poll() that does not wait; a server lost after it fails the call as before."""
+        if self.sock is None:
+            return
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        if poller.poll(0):
+            self.close()
+
+    def _fetch_cmd(self, *args, **kwargs):
+        self._drop_if_closed()
+        return super()._fetch_cmd(*args, **kwargs)
+
+    def _store_cmd(self, *args, **kwargs):
+        self._drop_if_closed()
+        return super()._store_cmd(*args, **kwargs)
+
+    def _misc_cmd(self, *args, **kwargs):
+        self._drop_if_closed()
+        return super()._misc_cmd(*args, **kwargs)
 
 
 class PinnedHashClient(HashClient):

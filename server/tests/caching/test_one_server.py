@@ -69,8 +69,13 @@ def test_a_server_that_is_down_reads_as_a_miss_or_raises_as_in_the_stock_client(
         client.set("a", b"1", noreply=False)  # each holds a pooled connection, now cut
     server.stop()
     first = [outcome(client.get_many, ["a", "b"]) for client in (stock, pinned)]
-    assert first[0] == first[1]
-    assert first[0] == {} if ignore_exc else issubclass(first[0], (OSError, MemcacheError))
+    # Both fail the call: a miss, or (strict) an error. Not always the same error: the stock client
+    # reads from the cut connection (MemcacheUnexpectedCloseError), ours sees it closed, connects
+    # again and is refused (ConnectionRefusedError).
+    if ignore_exc:
+        assert first == [{}, {}]
+    else:
+        assert all(isinstance(f, type) and issubclass(f, (OSError, MemcacheError)) for f in first), first
     # Once its retries are spent the server is marked down: a miss, or (strict) an error.
     later = [outcome(pinned.get_many, ["a", "b"]) for _ in range(6)]
     assert later[-1] == ({} if ignore_exc else MemcacheError)
