@@ -7,18 +7,9 @@ import pytest
 from pymemcache.client.hash import HashClient
 from pymemcache.exceptions import MemcacheError, MemcacheIllegalInputError
 
-from contract_tests.services import memcached
 from shop.core.memcached import PinnedHashClient
 
 pytestmark = pytest.mark.memcached
-
-
-@pytest.fixture
-def server():
-    daemon = memcached()
-    daemon.start()
-    yield daemon
-    daemon.stop()
 
 
 def clients(server, *, ignore_exc: bool) -> list[HashClient]:
